@@ -1,0 +1,124 @@
+"""The exceptions the bot raises on purpose.
+
+    AnalystError
+    ├── ConfigError               bad settings at start-up; lists every problem
+    └── TurnError                 a turn cannot be answered; the user is told `code`'s message
+        ├── FileError             a shared file cannot be used
+        │   ├── UnsupportedFile       type we do not analyse
+        │   ├── FileTooLarge          over ANALYST_MAX_FILE_MB (checked before download)
+        │   ├── FileNotDownloadable   HTML page / 403 / host not allowed / Slack error
+        │   └── EmptyFile             zero bytes
+        ├── EngineError           OpenAI could not produce an answer
+        │   ├── EngineAuthError       invalid API key / permission
+        │   ├── QuotaExceeded         credit or quota exhausted
+        │   ├── RateLimited           still rate limited after a bounded wait
+        │   ├── ContentRefused        refusal or content filter
+        │   ├── OutputIncomplete      stopped early (max output tokens)
+        │   ├── ContainerExpired      the container died; the service retries once
+        │   ├── StreamDropped         the connection broke mid-answer
+        │   ├── EngineTimeout         no progress within the timeout
+        │   └── EngineFailed          the response failed for another reason
+        └── TurnCancelled         somebody pressed Cancel
+
+Anything else reaching the service is an internal error: the user gets a generic apology with
+a short reference id that is also logged. Messages shown to users live in `bot.messages`;
+exceptions only carry a code and the facts the message needs, never raw vendor text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+
+class AnalystError(Exception):
+    """Base of every exception raised on purpose by Slack Analyst."""
+
+
+class ConfigError(AnalystError):
+    """Start-up configuration is missing or invalid."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(self.problems))
+
+    def render(self) -> str:
+        lines = ["Slack Analyst cannot start; fix these settings (environment or .env):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class TurnError(AnalystError):
+    """A turn cannot be answered; `code` selects the user-facing message in `bot.messages`."""
+
+    code: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str = "", **facts: str | int | float) -> None:
+        # `detail` is for logs only; `facts` fill the user-facing message.
+        self.detail = detail
+        self.facts = facts
+        super().__init__(detail or self.code)
+
+
+class FileError(TurnError):
+    code = "file_error"
+
+
+class UnsupportedFile(FileError):
+    code = "file_unsupported"
+
+
+class FileTooLarge(FileError):
+    code = "file_too_large"
+
+
+class FileNotDownloadable(FileError):
+    code = "file_not_downloadable"
+
+
+class EmptyFile(FileError):
+    code = "file_empty"
+
+
+class EngineError(TurnError):
+    code = "engine_failed"
+
+
+class EngineAuthError(EngineError):
+    code = "engine_auth"
+
+
+class QuotaExceeded(EngineError):
+    code = "engine_quota"
+
+
+class RateLimited(EngineError):
+    code = "engine_rate_limited"
+
+
+class ContentRefused(EngineError):
+    code = "engine_refused"
+
+
+class OutputIncomplete(EngineError):
+    code = "engine_incomplete"
+
+
+class ContainerExpired(EngineError):
+    code = "engine_container_expired"
+
+
+class StreamDropped(EngineError):
+    code = "engine_stream_dropped"
+
+
+class EngineTimeout(EngineError):
+    code = "engine_timeout"
+
+
+class EngineFailed(EngineError):
+    code = "engine_failed"
+
+
+class TurnCancelled(TurnError):
+    code = "cancelled"

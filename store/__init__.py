@@ -1,0 +1,40 @@
+"""Durable state: threads, files, the turn queue, artifacts, feedback, channel settings.
+
+SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.artifacts import ArtifactStore, ChannelSettings
+from store.database import open_database
+from store.threads import ThreadStore
+from store.turns import TurnQueue
+
+
+class Store:
+    """The store's parts, sharing one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.threads = ThreadStore(engine)
+        self.turns = TurnQueue(engine)
+        self.artifacts = ArtifactStore(engine)
+        self.channels = ChannelSettings(engine)
+
+
+@asynccontextmanager
+async def open_store(url: str, *, run_migrations: bool = True) -> AsyncIterator[Store]:
+    """Open the database (applying migrations) and close it on exit."""
+    engine = await open_database(url, run_migrations=run_migrations)
+    try:
+        yield Store(engine)
+    finally:
+        await engine.dispose()
+
+
+__all__ = ["Store", "open_store"]

@@ -1,0 +1,102 @@
+"""What the store hands back: frozen snapshots of rows, never live ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.turns import ThreadKey, Turn
+
+TurnStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
+FinalStatus = Literal["done", "failed", "cancelled", "interrupted"]
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """A Slack thread and the OpenAI resources bound to it."""
+
+    id: int
+    key: ThreadKey
+    conversation_id: str | None
+    """The OpenAI conversation (conv_…) holding the thread's history."""
+    container_id: str | None
+    """The code-interpreter container last used; it may have expired since."""
+    vector_store_id: str | None
+    engaged: bool
+    """The bot answers follow-ups here without a mention."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A Slack file already uploaded to OpenAI (uploaded once per workspace)."""
+
+    id: int
+    slack_file_id: str
+    name: str
+    mimetype: str
+    size: int
+    sha256: str
+    openai_file_id: str
+
+
+@dataclass(frozen=True)
+class ThreadFile:
+    """A file of a thread and where it sits in the thread's current container."""
+
+    file: StoredFile
+    container_id: str | None
+    container_file_id: str | None
+    container_path: str | None
+    """Absolute path inside the container (read from the API, not guessed)."""
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    """A turn as recorded: the request plus its place in the queue and its outcome so far."""
+
+    id: int
+    thread_id: int
+    turn: Turn
+    status: TurnStatus
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    lease_owner: str | None = None
+    response_id: str | None = None
+    last_sequence: int | None = None
+    reply_ts: str | None = None
+    error_code: str | None = None
+    error_ref: str | None = None
+    usage: dict[str, Any] | None = None
+    code_runs: list[dict[str, Any]] | None = None
+    timings: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """How a turn ended, written once when it finishes."""
+
+    status: FinalStatus
+    response_id: str | None = None
+    reply_ts: str | None = None
+    usage: dict[str, Any] | None = None
+    timings: dict[str, Any] | None = None
+    code_runs: list[dict[str, Any]] = field(default_factory=list)
+    error_code: str | None = None
+    error_ref: str | None = None
+    cancelled_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file the model produced in a turn and that was posted to Slack."""
+
+    turn_id: int
+    name: str
+    sha256: str
+    size: int
+    container_file_id: str | None = None
+    slack_file_id: str | None = None
+    permalink: str | None = None

@@ -1,0 +1,286 @@
+"""The turns table is the queue: record once, claim atomically, lease, finish.
+
+A turn goes `queued → running → done | failed | cancelled | interrupted`. The database holds at
+most one `running` turn per thread (a partial unique index), so the rule holds across
+processes and replicas; claiming takes the oldest queued turn of each idle thread in one
+UPDATE … RETURNING, atomic on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.turns import SlackFile, ThreadKey, Turn
+from store.database import dialect_insert
+from store.records import StoredTurn, TurnOutcome
+from store.schema import FINISHED_STATUSES, threads, turns
+from store.threads import upsert_thread
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _file_from_json(data: dict[str, Any]) -> SlackFile:
+    return SlackFile(**data)
+
+
+def stored_turn(row: Row[Any], key: ThreadKey) -> StoredTurn:
+    turn = Turn(
+        key=key,
+        message_ts=row.message_ts,
+        user_id=row.user_id,
+        text=row.text,
+        files=tuple(_file_from_json(f) for f in row.files),
+        channel_type=row.channel_type,
+        source=row.source,
+        gather_context=row.gather_context,
+        retry_of=row.retry_of,
+    )
+    return StoredTurn(
+        id=row.id,
+        thread_id=row.thread_id,
+        turn=turn,
+        status=row.status,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        lease_owner=row.lease_owner,
+        response_id=row.response_id,
+        last_sequence=row.last_sequence,
+        reply_ts=row.reply_ts,
+        error_code=row.error_code,
+        error_ref=row.error_ref,
+        usage=row.usage,
+        code_runs=row.code_runs,
+        timings=row.timings,
+    )
+
+
+_WITH_THREAD = select(turns, threads.c.thread_ts).join(threads, threads.c.id == turns.c.thread_id)
+
+
+def _key(row: Row[Any]) -> ThreadKey:
+    return ThreadKey(row.team_id, row.channel_id, row.thread_ts)
+
+
+class TurnQueue:
+    """Durable per-thread queue of turns."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(self, turn: Turn) -> StoredTurn | None:
+        """Record a turn and engage its thread; None if this message was already recorded."""
+        now = _now()
+        insert = dialect_insert(self._engine.dialect.name)
+        async with self._engine.begin() as conn:
+            thread_id = await upsert_thread(conn, turn.key, engage=True)
+            stmt = (
+                insert(turns)
+                .values(
+                    thread_id=thread_id,
+                    team_id=turn.key.team_id,
+                    channel_id=turn.key.channel_id,
+                    message_ts=turn.message_ts,
+                    user_id=turn.user_id,
+                    text=turn.text,
+                    files=[asdict(f) for f in turn.files],
+                    channel_type=turn.channel_type,
+                    source=turn.source,
+                    gather_context=turn.gather_context,
+                    retry_of=turn.retry_of,
+                    status="queued",
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "message_ts"])
+                .returning(turns.c.id)
+            )
+            turn_id = (await conn.execute(stmt)).scalar_one_or_none()
+        if turn_id is None:
+            logger.info("duplicate delivery of message %s in %s ignored", turn.message_ts, turn.key)
+            return None
+        return await self.get(turn_id)
+
+    async def get(self, turn_id: int) -> StoredTurn | None:
+        found = await self.get_many([turn_id])
+        return found[0] if found else None
+
+    async def get_many(self, turn_ids: list[int]) -> list[StoredTurn]:
+        """The turns with these ids, oldest first."""
+        if not turn_ids:
+            return []
+        query = _WITH_THREAD.where(turns.c.id.in_(turn_ids)).order_by(turns.c.id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [stored_turn(row, _key(row)) for row in rows]
+
+    async def find(self, team_id: str, channel_id: str, message_ts: str) -> StoredTurn | None:
+        query = _WITH_THREAD.where(
+            turns.c.team_id == team_id,
+            turns.c.channel_id == channel_id,
+            turns.c.message_ts == message_ts,
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return stored_turn(row, _key(row)) if row else None
+
+    async def claim(self, owner: str, *, limit: int, lease_s: float) -> list[StoredTurn]:
+        """Atomically take up to `limit` runnable turns: the oldest queued turn of each thread
+        that has no running turn. Concurrent claimers never get the same turn."""
+        if limit <= 0:
+            return []
+        now = _now()
+        candidate, running, earlier = turns.alias("c"), turns.alias("r"), turns.alias("e")
+        runnable = (
+            select(candidate.c.id)
+            .where(candidate.c.status == "queued")
+            .where(
+                ~exists().where(
+                    and_(
+                        running.c.thread_id == candidate.c.thread_id, running.c.status == "running"
+                    )
+                )
+            )
+            .where(
+                ~exists().where(
+                    and_(
+                        earlier.c.thread_id == candidate.c.thread_id,
+                        earlier.c.status == "queued",
+                        earlier.c.id < candidate.c.id,
+                    )
+                )
+            )
+            .order_by(candidate.c.id)
+            .limit(limit)
+        )
+        stmt = (
+            update(turns)
+            # Re-checking status makes a claimer that lost a row race skip that row.
+            .where(turns.c.id.in_(runnable.scalar_subquery()), turns.c.status == "queued")
+            .values(
+                status="running",
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                started_at=now,
+                attempts=turns.c.attempts + 1,
+            )
+            .returning(turns.c.id)
+        )
+        try:
+            async with self._engine.begin() as conn:
+                ids = list((await conn.execute(stmt)).scalars())
+        except IntegrityError:
+            # Another claimer started a turn of the same thread in between: nothing for us now.
+            logger.debug("claim lost a race on the one-running-turn-per-thread index")
+            return []
+        return await self.get_many(ids)
+
+    async def renew(self, owner: str, turn_ids: list[int], *, lease_s: float) -> set[int]:
+        """Extend the leases this owner still holds; return the ids it still owns."""
+        if not turn_ids:
+            return set()
+        stmt = (
+            update(turns)
+            .where(
+                turns.c.id.in_(turn_ids), turns.c.lease_owner == owner, turns.c.status == "running"
+            )
+            .values(lease_expires_at=_now() + timedelta(seconds=lease_s))
+            .returning(turns.c.id)
+        )
+        async with self._engine.begin() as conn:
+            return set((await conn.execute(stmt)).scalars())
+
+    async def note_progress(
+        self,
+        turn_id: int,
+        *,
+        response_id: str | None = None,
+        last_sequence: int | None = None,
+        reply_ts: str | None = None,
+    ) -> None:
+        """Keep what is needed to resume or report a running turn after a crash."""
+        values = {
+            k: v
+            for k, v in {
+                "response_id": response_id,
+                "last_sequence": last_sequence,
+                "reply_ts": reply_ts,
+            }.items()
+            if v is not None
+        }
+        if not values:
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(update(turns).where(turns.c.id == turn_id).values(**values))
+
+    async def finish(self, turn_id: int, outcome: TurnOutcome, *, owner: str | None) -> bool:
+        """Record how a turn ended. With `owner`, only if that owner still holds it."""
+        conditions = [turns.c.id == turn_id, turns.c.status.not_in(FINISHED_STATUSES)]
+        if owner is not None:
+            conditions.append(turns.c.lease_owner == owner)
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "finished_at": _now(),
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "usage": outcome.usage,
+            "timings": outcome.timings,
+            "code_runs": outcome.code_runs,
+            "error_code": outcome.error_code,
+            "error_ref": outcome.error_ref,
+            "cancelled_by": outcome.cancelled_by,
+        }
+        for name in ("response_id", "reply_ts"):
+            if getattr(outcome, name) is not None:
+                values[name] = getattr(outcome, name)
+        stmt = update(turns).where(*conditions).values(**values).returning(turns.c.id)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def interrupt_expired(self) -> list[StoredTurn]:
+        """Running turns whose lease lapsed (their process died) become `interrupted`."""
+        stmt = (
+            update(turns)
+            .where(turns.c.status == "running", turns.c.lease_expires_at < _now())
+            .values(
+                status="interrupted",
+                finished_at=_now(),
+                lease_owner=None,
+                lease_expires_at=None,
+                error_code="interrupted",
+            )
+            .returning(turns.c.id)
+        )
+        async with self._engine.begin() as conn:
+            ids = list((await conn.execute(stmt)).scalars())
+        return await self.get_many(ids)
+
+    async def position(self, turn_id: int) -> int:
+        """How many turns of the same thread run or wait before this one."""
+        me = turns.alias("me")
+        query = (
+            select(func.count())
+            .select_from(turns.join(me, me.c.thread_id == turns.c.thread_id))
+            .where(
+                me.c.id == turn_id, turns.c.id < turn_id, turns.c.status.in_(("queued", "running"))
+            )
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def has_work(self) -> bool:
+        """Whether any turn is queued (for the worker's idle wait)."""
+        query = select(exists().where(turns.c.status == "queued"))
+        async with self._engine.connect() as conn:
+            return bool((await conn.execute(query)).scalar_one())

@@ -1,0 +1,235 @@
+"""Store contract: the same tests on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import UTC
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from bot.turns import SlackFile, ThreadKey, Turn
+from store import Store, open_store
+from store.records import Artifact, TurnOutcome
+from store.schema import turns
+from tests.conftest import REPO
+
+KEY = ThreadKey("T1", "C1", "1700000000.000100")
+OTHER = ThreadKey("T1", "C1", "1700000000.000200")
+
+
+def turn(key: ThreadKey = KEY, ts: str = "1700000000.000100", **kw: object) -> Turn:
+    fields: dict[str, object] = {"user_id": "U1", "text": "top 10 by revenue"}
+    fields.update(kw)
+    return Turn(key=key, message_ts=ts, **fields)  # type: ignore[arg-type]
+
+
+async def test_recording_a_message_twice_gives_one_turn(store: Store) -> None:
+    first = await store.turns.record(turn(source="mention"))
+    again = await store.turns.record(turn(source="message"))  # the app_mention/message twin
+    assert first is not None and first.status == "queued"
+    assert again is None
+    assert await store.threads.is_engaged(KEY)
+
+
+async def test_turn_round_trips_its_request(store: Store) -> None:
+    csv = SlackFile(id="F1", name="sales.csv", mimetype="text/csv", filetype="csv", size=10,
+                    download_url="https://files.slack.com/x")
+    recorded = await store.turns.record(
+        turn(files=(csv,), channel_type="im", source="dm", gather_context=True)
+    )
+    assert recorded is not None
+    loaded = await store.turns.get(recorded.id)
+    assert loaded is not None
+    assert loaded.turn == recorded.turn
+    assert loaded.turn.files == (csv,)
+    assert loaded.created_at.tzinfo is UTC
+
+
+async def test_one_running_turn_per_thread_and_fifo_within_a_thread(store: Store) -> None:
+    a1 = await store.turns.record(turn(ts="1.1"))
+    a2 = await store.turns.record(turn(ts="1.2"))
+    b1 = await store.turns.record(turn(OTHER, ts="2.1"))
+    assert a1 and a2 and b1
+
+    claimed = await store.turns.claim("w1", limit=10, lease_s=30)
+    assert [t.id for t in claimed] == [a1.id, b1.id]  # a2 waits behind a1
+    assert all(t.status == "running" and t.lease_owner == "w1" for t in claimed)
+    assert await store.turns.claim("w1", limit=10, lease_s=30) == []
+    assert await store.turns.position(a2.id) == 1
+
+    assert await store.turns.finish(a1.id, TurnOutcome(status="done"), owner="w1")
+    next_up = await store.turns.claim("w1", limit=10, lease_s=30)
+    assert [t.id for t in next_up] == [a2.id]
+
+
+async def test_database_refuses_two_running_turns_in_one_thread(store: Store) -> None:
+    a1 = await store.turns.record(turn(ts="1.1"))
+    a2 = await store.turns.record(turn(ts="1.2"))
+    assert a1 and a2
+    async with store.engine.begin() as conn:
+        await conn.execute(update(turns).where(turns.c.id == a1.id).values(status="running"))
+    with pytest.raises(IntegrityError):
+        async with store.engine.begin() as conn:
+            await conn.execute(update(turns).where(turns.c.id == a2.id).values(status="running"))
+
+
+async def test_concurrent_claimers_never_share_a_thread(database_url: str) -> None:
+    """Two stores on separate engines (as two processes would be) race for the same work."""
+    async with open_store(database_url) as one, open_store(database_url) as two:
+        threads = [ThreadKey("T1", "C1", f"17.{i}") for i in range(20)]
+        for key in threads:
+            for n in range(3):
+                await one.turns.record(turn(key, ts=f"{key.thread_ts}.{n}"))
+
+        for _round in range(3):
+            got_one, got_two = await asyncio.gather(
+                one.turns.claim("one", limit=20, lease_s=30),
+                two.turns.claim("two", limit=20, lease_s=30),
+            )
+            winners = [t.turn.key for t in got_one + got_two]
+            assert len(winners) == len(set(winners)), "a thread ran two turns at once"
+            assert len(winners) == 20, "every idle thread gets exactly one running turn"
+            for t in got_one:
+                assert await one.turns.finish(t.id, TurnOutcome(status="done"), owner="one")
+            for t in got_two:
+                assert await two.turns.finish(t.id, TurnOutcome(status="done"), owner="two")
+
+
+async def test_only_the_lease_owner_can_finish_or_renew(store: Store) -> None:
+    recorded = await store.turns.record(turn())
+    assert recorded
+    [claimed] = await store.turns.claim("w1", limit=1, lease_s=30)
+    assert await store.turns.renew("w2", [claimed.id], lease_s=30) == set()
+    assert await store.turns.renew("w1", [claimed.id], lease_s=30) == {claimed.id}
+    assert not await store.turns.finish(claimed.id, TurnOutcome(status="done"), owner="w2")
+    assert await store.turns.finish(claimed.id, TurnOutcome(status="failed"), owner="w1")
+    # Finished turns stay finished.
+    assert not await store.turns.finish(claimed.id, TurnOutcome(status="done"), owner=None)
+
+
+async def test_expired_leases_are_interrupted_and_free_the_thread(store: Store) -> None:
+    first = await store.turns.record(turn(ts="1.1"))
+    second = await store.turns.record(turn(ts="1.2"))
+    assert first and second
+    [claimed] = await store.turns.claim("dead-process", limit=5, lease_s=-1)
+    interrupted = await store.turns.interrupt_expired()
+    assert [t.id for t in interrupted] == [claimed.id]
+    assert interrupted[0].status == "interrupted"
+    [next_up] = await store.turns.claim("w2", limit=5, lease_s=30)
+    assert next_up.id == second.id
+
+
+async def test_finish_records_the_outcome(store: Store) -> None:
+    recorded = await store.turns.record(turn())
+    assert recorded
+    [claimed] = await store.turns.claim("w1", limit=1, lease_s=30)
+    await store.turns.note_progress(claimed.id, response_id="resp_1", last_sequence=7)
+    outcome = TurnOutcome(
+        status="done",
+        reply_ts="1700000001.000100",
+        usage={"input_tokens": 10, "output_tokens": 5},
+        timings={"total_s": 1.5},
+        code_runs=[{"code": "print(1)", "logs": "1\n"}],
+    )
+    assert await store.turns.finish(claimed.id, outcome, owner="w1")
+    done = await store.turns.get(claimed.id)
+    assert done is not None
+    assert (done.status, done.response_id, done.last_sequence) == ("done", "resp_1", 7)
+    assert done.usage == {"input_tokens": 10, "output_tokens": 5}
+    assert done.code_runs == [{"code": "print(1)", "logs": "1\n"}]
+    assert done.reply_ts == "1700000001.000100"
+    assert done.finished_at is not None and done.finished_at >= claimed.created_at
+
+
+async def test_threads_remember_conversation_container_and_files(store: Store) -> None:
+    state = await store.threads.engage(KEY)
+    await store.threads.set_conversation(state.id, "conv_1")
+    await store.threads.set_container(state.id, "cntr_1")
+    saved = await store.threads.save_file(
+        "T1", slack_file_id="F1", name="a.csv", mimetype="text/csv", size=3, sha256="ab",
+        openai_file_id="file-1",
+    )
+    # A second save of the same Slack file keeps the first upload (never uploaded twice).
+    again = await store.threads.save_file(
+        "T1", slack_file_id="F1", name="a.csv", mimetype="text/csv", size=3, sha256="ab",
+        openai_file_id="file-2",
+    )
+    assert again.openai_file_id == "file-1"
+    other = await store.threads.save_file(
+        "T1", slack_file_id="F2", name="b.csv", mimetype="text/csv", size=4, sha256="cd",
+        openai_file_id="file-3",
+    )
+    await store.threads.attach_file(state.id, saved.id)
+    await store.threads.attach_file(state.id, saved.id)
+    await store.threads.attach_file(state.id, other.id)
+    await store.threads.place_file(
+        state.id, saved.id, container_id="cntr_1", container_file_id="cfile_1",
+        path="/mnt/data/x-a.csv",
+    )
+    loaded = await store.threads.get(state.id)
+    assert (loaded.conversation_id, loaded.container_id) == ("conv_1", "cntr_1")
+    files = await store.threads.thread_files(state.id)
+    assert [f.file.slack_file_id for f in files] == ["F1", "F2"]
+    assert files[0].container_path == "/mnt/data/x-a.csv"
+    assert files[1].container_path is None
+    assert await store.threads.find_file("T1", "F9") is None
+
+
+async def test_artifacts_feedback_and_channel_settings(store: Store) -> None:
+    recorded = await store.turns.record(turn())
+    assert recorded
+    chart = Artifact(turn_id=recorded.id, name="chart.png", sha256="aa", size=10,
+                     slack_file_id="F9")
+    assert await store.artifacts.add(chart)
+    assert not await store.artifacts.add(chart)  # same bytes twice: one artifact
+    assert await store.artifacts.for_turn(recorded.id) == [chart]
+
+    await store.artifacts.set_feedback(recorded.id, "U1", "good")
+    await store.artifacts.set_feedback(recorded.id, "U1", "bad")
+    assert await store.artifacts.feedback_for(recorded.id) == {"U1": "bad"}
+
+    assert await store.channels.auto_profile("T1", "C1") is True
+    await store.channels.set_auto_profile("T1", "C1", False)
+    assert await store.channels.auto_profile("T1", "C1") is False
+
+
+async def test_state_survives_reopening_in_a_new_process(database_url: str) -> None:
+    async with open_store(database_url) as store:
+        state = await store.threads.engage(KEY)
+        await store.threads.set_conversation(state.id, "conv_survivor")
+        await store.turns.record(turn(ts="9.9"))
+
+    script = textwrap.dedent(
+        f"""
+        import asyncio, json
+        from bot.turns import ThreadKey
+        from store import open_store
+
+        async def main():
+            async with open_store({database_url!r}) as store:
+                state = await store.threads.find(ThreadKey("T1", "C1", {KEY.thread_ts!r}))
+                turn = await store.turns.find("T1", "C1", "9.9")
+                print(json.dumps([state.conversation_id, state.engaged, turn.status]))
+
+        asyncio.run(main())
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["conv_survivor", True, "queued"]
+
+
+async def test_migrations_are_idempotent(database_url: str) -> None:
+    async with open_store(database_url) as store:
+        await store.turns.record(turn())
+    async with open_store(database_url) as store:  # second start: nothing to do, data kept
+        assert await store.turns.find("T1", "C1", KEY.thread_ts) is not None
