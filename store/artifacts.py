@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.records import Artifact
 from store.database import dialect_insert
-from store.records import Artifact
 from store.schema import artifacts, channel_settings, feedback
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.records import StoredFile, ThreadFile, ThreadState
 from bot.turns import ThreadKey
 from store.database import dialect_insert
-from store.records import StoredFile, ThreadFile, ThreadState
 from store.schema import files, thread_files, threads
 
 

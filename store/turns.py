@@ -17,9 +17,9 @@ from sqlalchemy import Row, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.records import StoredTurn, TurnOutcome
 from bot.turns import SlackFile, ThreadKey, Turn
 from store.database import dialect_insert
-from store.records import StoredTurn, TurnOutcome
 from store.schema import FINISHED_STATUSES, threads, turns
 from store.threads import upsert_thread
 

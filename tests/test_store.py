@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import textwrap
 from datetime import UTC
@@ -13,9 +12,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from bot.records import Artifact, TurnOutcome
 from bot.turns import SlackFile, ThreadKey, Turn
 from store import Store, open_store
-from store.records import Artifact, TurnOutcome
 from store.schema import turns
 from tests.conftest import REPO
 
@@ -32,14 +31,21 @@ def turn(key: ThreadKey = KEY, ts: str = "1700000000.000100", **kw: object) -> T
 async def test_recording_a_message_twice_gives_one_turn(store: Store) -> None:
     first = await store.turns.record(turn(source="mention"))
     again = await store.turns.record(turn(source="message"))  # the app_mention/message twin
-    assert first is not None and first.status == "queued"
+    assert first is not None
+    assert first.status == "queued"
     assert again is None
     assert await store.threads.is_engaged(KEY)
 
 
 async def test_turn_round_trips_its_request(store: Store) -> None:
-    csv = SlackFile(id="F1", name="sales.csv", mimetype="text/csv", filetype="csv", size=10,
-                    download_url="https://files.slack.com/x")
+    csv = SlackFile(
+        id="F1",
+        name="sales.csv",
+        mimetype="text/csv",
+        filetype="csv",
+        size=10,
+        download_url="https://files.slack.com/x",
+    )
     recorded = await store.turns.record(
         turn(files=(csv,), channel_type="im", source="dm", gather_context=True)
     )
@@ -55,7 +61,9 @@ async def test_one_running_turn_per_thread_and_fifo_within_a_thread(store: Store
     a1 = await store.turns.record(turn(ts="1.1"))
     a2 = await store.turns.record(turn(ts="1.2"))
     b1 = await store.turns.record(turn(OTHER, ts="2.1"))
-    assert a1 and a2 and b1
+    assert a1
+    assert a2
+    assert b1
 
     claimed = await store.turns.claim("w1", limit=10, lease_s=30)
     assert [t.id for t in claimed] == [a1.id, b1.id]  # a2 waits behind a1
@@ -71,7 +79,8 @@ async def test_one_running_turn_per_thread_and_fifo_within_a_thread(store: Store
 async def test_database_refuses_two_running_turns_in_one_thread(store: Store) -> None:
     a1 = await store.turns.record(turn(ts="1.1"))
     a2 = await store.turns.record(turn(ts="1.2"))
-    assert a1 and a2
+    assert a1
+    assert a2
     async with store.engine.begin() as conn:
         await conn.execute(update(turns).where(turns.c.id == a1.id).values(status="running"))
     with pytest.raises(IntegrityError):
@@ -116,7 +125,8 @@ async def test_only_the_lease_owner_can_finish_or_renew(store: Store) -> None:
 async def test_expired_leases_are_interrupted_and_free_the_thread(store: Store) -> None:
     first = await store.turns.record(turn(ts="1.1"))
     second = await store.turns.record(turn(ts="1.2"))
-    assert first and second
+    assert first
+    assert second
     [claimed] = await store.turns.claim("dead-process", limit=5, lease_s=-1)
     interrupted = await store.turns.interrupt_expired()
     assert [t.id for t in interrupted] == [claimed.id]
@@ -144,7 +154,8 @@ async def test_finish_records_the_outcome(store: Store) -> None:
     assert done.usage == {"input_tokens": 10, "output_tokens": 5}
     assert done.code_runs == [{"code": "print(1)", "logs": "1\n"}]
     assert done.reply_ts == "1700000001.000100"
-    assert done.finished_at is not None and done.finished_at >= claimed.created_at
+    assert done.finished_at is not None
+    assert done.finished_at >= claimed.created_at
 
 
 async def test_threads_remember_conversation_container_and_files(store: Store) -> None:
@@ -152,24 +163,42 @@ async def test_threads_remember_conversation_container_and_files(store: Store) -
     await store.threads.set_conversation(state.id, "conv_1")
     await store.threads.set_container(state.id, "cntr_1")
     saved = await store.threads.save_file(
-        "T1", slack_file_id="F1", name="a.csv", mimetype="text/csv", size=3, sha256="ab",
+        "T1",
+        slack_file_id="F1",
+        name="a.csv",
+        mimetype="text/csv",
+        size=3,
+        sha256="ab",
         openai_file_id="file-1",
     )
     # A second save of the same Slack file keeps the first upload (never uploaded twice).
     again = await store.threads.save_file(
-        "T1", slack_file_id="F1", name="a.csv", mimetype="text/csv", size=3, sha256="ab",
+        "T1",
+        slack_file_id="F1",
+        name="a.csv",
+        mimetype="text/csv",
+        size=3,
+        sha256="ab",
         openai_file_id="file-2",
     )
     assert again.openai_file_id == "file-1"
     other = await store.threads.save_file(
-        "T1", slack_file_id="F2", name="b.csv", mimetype="text/csv", size=4, sha256="cd",
+        "T1",
+        slack_file_id="F2",
+        name="b.csv",
+        mimetype="text/csv",
+        size=4,
+        sha256="cd",
         openai_file_id="file-3",
     )
     await store.threads.attach_file(state.id, saved.id)
     await store.threads.attach_file(state.id, saved.id)
     await store.threads.attach_file(state.id, other.id)
     await store.threads.place_file(
-        state.id, saved.id, container_id="cntr_1", container_file_id="cfile_1",
+        state.id,
+        saved.id,
+        container_id="cntr_1",
+        container_file_id="cfile_1",
         path="/mnt/data/x-a.csv",
     )
     loaded = await store.threads.get(state.id)
@@ -184,8 +213,9 @@ async def test_threads_remember_conversation_container_and_files(store: Store) -
 async def test_artifacts_feedback_and_channel_settings(store: Store) -> None:
     recorded = await store.turns.record(turn())
     assert recorded
-    chart = Artifact(turn_id=recorded.id, name="chart.png", sha256="aa", size=10,
-                     slack_file_id="F9")
+    chart = Artifact(
+        turn_id=recorded.id, name="chart.png", sha256="aa", size=10, slack_file_id="F9"
+    )
     assert await store.artifacts.add(chart)
     assert not await store.artifacts.add(chart)  # same bytes twice: one artifact
     assert await store.artifacts.for_turn(recorded.id) == [chart]
@@ -220,12 +250,18 @@ async def test_state_survives_reopening_in_a_new_process(database_url: str) -> N
         asyncio.run(main())
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
-        check=False,
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["conv_survivor", True, "queued"]
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    last_line = stdout.decode().strip().splitlines()[-1]
+    assert json.loads(last_line) == ["conv_survivor", True, "queued"]
 
 
 async def test_migrations_are_idempotent(database_url: str) -> None:

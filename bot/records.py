@@ -1,4 +1,4 @@
-"""What the store hands back: frozen snapshots of rows, never live ORM objects."""
+"""What the store hands back: frozen snapshots of rows (the store persists these types)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,66 @@
+"""`python -m bot` / `slack-analyst`: load `.env`, set up logging, run.
+
+slack-analyst            run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)
+slack-analyst migrate    apply database migrations and exit
+slack-analyst ask --file data.csv "question"   analyse in the terminal (OPENAI_API_KEY only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from dotenv import load_dotenv
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slack-analyst", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the Slack bot (default)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    ask = commands.add_parser("ask", help="analyse files in the terminal")
+    ask.add_argument("--file", action="append", default=[], help="a data file (repeatable)")
+    ask.add_argument("question", nargs="?", default="", help="the first question")
+    return parser
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    load_dotenv()
+    try:
+        settings = Settings.from_env(os.environ, terminal=args.command == "ask")
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "ask":
+        from bot.terminal import ask
+
+        return asyncio.run(ask(settings, files=args.file, question=args.question))
+    if args.command == "migrate":
+        from store.database import open_database
+
+        async def migrate() -> None:
+            engine = await open_database(settings.database_url)
+            await engine.dispose()
+
+        asyncio.run(migrate())
+        return 0
+    from bot.runtime import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

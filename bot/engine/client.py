@@ -1,0 +1,189 @@
+"""`OpenAIEngine`: the only code that calls OpenAI (Files, Conversations, Containers, Responses).
+
+Every call except `responses.create` may be retried by the SDK; `responses.create` has no
+idempotency key, so it runs with `max_retries=0` and retries itself only when the server
+provably did not start a response (429 rate limits, `conversation_locked`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import IO, Any
+
+import openai
+from openai import AsyncOpenAI
+
+from bot.engine.failures import from_exception, retry_after_seconds
+from bot.engine.stream import StreamState, read_stream
+from bot.errors import EngineError, EngineTimeout, RateLimited
+from bot.events import EngineEvent, ModelRequest, OutputFile, Placement
+from bot.turns import ThreadKey
+
+logger = logging.getLogger(__name__)
+
+DEAD_CONTAINER_STATUSES = frozenset({"expired", "deleted"})
+CONTAINER_IDLE_MINUTES = 20
+
+
+class OpenAIEngine:
+    """Talks to OpenAI on behalf of the service; raises `EngineError`s, never SDK errors."""
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        *,
+        model: str,
+        rate_limit_budget_s: float = 60.0,
+        idle_timeout_s: float = 300.0,
+    ) -> None:
+        self._client = client
+        self._create_client = client.with_options(max_retries=0)
+        self._model = model
+        self._rate_limit_budget_s = rate_limit_budget_s
+        self._idle_timeout_s = idle_timeout_s
+
+    # Files and containers ---------------------------------------------------------------
+
+    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str:
+        """Upload a user file (purpose `user_data`); returns the `file-…` id."""
+        try:
+            created = await self._client.files.create(
+                file=(name, data, mimetype or "application/octet-stream"), purpose="user_data"
+            )
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return created.id
+
+    async def new_conversation(self, key: ThreadKey) -> str:
+        metadata = {
+            "slack_team": key.team_id,
+            "slack_channel": key.channel_id,
+            "slack_thread_ts": key.thread_ts,
+        }
+        try:
+            conversation = await self._client.conversations.create(metadata=metadata)
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return conversation.id
+
+    async def container_alive(self, container_id: str) -> bool:
+        """Retrieve the container (which also keeps it alive); False if expired or gone."""
+        try:
+            container = await self._client.containers.retrieve(container_id)
+        except openai.NotFoundError:
+            return False
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return container.status not in DEAD_CONTAINER_STATUSES
+
+    async def new_container(self, key: ThreadKey) -> str:
+        try:
+            container = await self._client.containers.create(
+                name=f"slack-analyst {key}",
+                expires_after={"anchor": "last_active_at", "minutes": CONTAINER_IDLE_MINUTES},
+            )
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return container.id
+
+    async def place_file(self, container_id: str, file_id: str) -> Placement:
+        """Copy an uploaded file into the container; the API says where it landed."""
+        try:
+            placed = await self._client.containers.files.create(container_id, file_id=file_id)
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return Placement(container_file_id=placed.id, path=placed.path)
+
+    async def outputs(
+        self, container_id: str, *, since: float, cited: set[str]
+    ) -> list[OutputFile]:
+        """Files the model wrote in the container at or after `since` (server time)."""
+        found: list[OutputFile] = []
+        try:
+            async for item in self._client.containers.files.list(container_id, limit=100):
+                if item.source != "assistant" or (item.created_at or 0) < int(since):
+                    continue
+                found.append(OutputFile(container_id, item.id, item.path, item.id in cited))
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return found
+
+    async def download(self, output: OutputFile, sink: IO[bytes], *, max_bytes: int) -> int:
+        """Stream a container file into `sink`; returns the byte count."""
+        files = self._client.containers.files.content.with_streaming_response
+        total = 0
+        try:
+            async with files.retrieve(output.file_id, container_id=output.container_id) as resp:
+                async for chunk in resp.iter_bytes(64 * 1024):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise EngineError(f"output file over {max_bytes} bytes")
+                    sink.write(chunk)
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return total
+
+    # Responses --------------------------------------------------------------------------
+
+    async def respond(self, request: ModelRequest) -> AsyncIterator[EngineEvent]:
+        """Run one turn, streaming; raises `EngineError` for every failure shape.
+
+        Cancelling the consuming task closes the stream, which stops a synchronous response.
+        """
+        stream = await self._create(request)
+        events = read_stream(stream, StreamState())
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self._idle_timeout_s):
+                        event = await anext(events)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise EngineTimeout(f"no event for {self._idle_timeout_s:.0f}s") from None
+                yield event
+        finally:
+            await events.aclose()
+            await stream.close()
+
+    async def _create(self, request: ModelRequest) -> Any:
+        waited = 0.0
+        while True:
+            try:
+                return await self._create_client.responses.create(**self._params(request))
+            except (openai.RateLimitError, openai.BadRequestError) as error:
+                mapped = from_exception(error)
+                retryable = isinstance(mapped, RateLimited) or error.code == "conversation_locked"
+                delay = retry_after_seconds(error, default=2.0)
+                if not retryable or waited + delay > self._rate_limit_budget_s:
+                    raise mapped from error
+                logger.info("responses.create: %s, retrying in %.1fs", error.code, delay)
+                await asyncio.sleep(delay)
+                waited += delay
+            except openai.APIError as error:
+                raise from_exception(error) from error
+
+    def _params(self, request: ModelRequest) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
+        content += [
+            {"type": "input_image", "file_id": file_id, "detail": "auto"}
+            for file_id in request.image_file_ids
+        ]
+        params: dict[str, Any] = {
+            "model": self._model,
+            "conversation": request.conversation_id,
+            "instructions": request.instructions,
+            "input": [{"type": "message", "role": "user", "content": content}],
+            "tools": [{"type": "code_interpreter", "container": request.container_id}],
+            "tool_choice": {"type": "code_interpreter"} if request.force_python else "auto",
+            "include": ["code_interpreter_call.outputs"],
+            "truncation": "auto",
+            "stream": True,
+        }
+        if request.metadata:
+            params["metadata"] = request.metadata
+        if request.user_hash:
+            params["safety_identifier"] = request.user_hash
+        return params

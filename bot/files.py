@@ -1,0 +1,178 @@
+"""Shared files: check, download from Slack (token only to allowed hosts), relay to OpenAI.
+
+Memory stays bounded whatever the file size: the download is streamed in chunks into a
+spooled temporary file (in memory up to 1 MiB, then on disk) while it is hashed, and the
+upload reads from that file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import IO, Literal, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from bot.errors import EmptyFile, FileNotDownloadable, FileTooLarge, UnsupportedFile
+from bot.settings import Secret, is_loopback
+from bot.turns import SlackFile
+
+logger = logging.getLogger(__name__)
+
+FileKind = Literal["data", "document", "image"]
+DATA_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet", "txt"})
+DOCUMENT_TYPES = frozenset({"pdf", "docx", "md", "markdown", "pptx"})
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
+_SLACK_TYPE_ALIASES = {"text": "txt", "excel": "xlsx", "javascript": "json"}
+_CHUNK = 256 * 1024
+_SPOOL_BYTES = 1024 * 1024
+_MAX_REDIRECTS = 3
+
+
+class Uploader(Protocol):
+    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str: ...
+
+
+Resolver = Callable[[SlackFile], Awaitable[SlackFile]]
+
+
+@dataclass(frozen=True)
+class RelayedFile:
+    """A Slack file now stored in OpenAI's Files API."""
+
+    slack: SlackFile
+    kind: FileKind
+    size: int
+    sha256: str
+    openai_file_id: str
+
+
+def kind_of(file: SlackFile) -> FileKind | None:
+    """What the bot does with a file, from its extension or Slack's filetype; None: unusable."""
+    candidates = {file.extension, _SLACK_TYPE_ALIASES.get(file.filetype, file.filetype.lower())}
+    for kinds, kind in ((DATA_TYPES, "data"), (DOCUMENT_TYPES, "document"), (IMAGE_TYPES, "image")):
+        if candidates & kinds:
+            return kind  # type: ignore[return-value]
+    return None
+
+
+def check(file: SlackFile, *, max_bytes: int) -> FileKind:
+    """Refuse unusable or oversized files before anything is downloaded."""
+    kind = kind_of(file)
+    if kind is None:
+        raise UnsupportedFile(
+            f"unsupported type {file.filetype!r}",
+            name=file.name or file.id,
+            kind=(file.extension or file.filetype or "these").upper(),
+        )
+    if file.size is not None and file.size > max_bytes:
+        raise FileTooLarge(
+            f"{file.size} bytes",
+            name=file.name,
+            size_mb=round(file.size / 2**20, 1),
+            limit_mb=max_bytes // 2**20,
+        )
+    return kind
+
+
+class FileRelay:
+    """Moves one Slack file into OpenAI without holding it in memory."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        token: Secret,
+        allowed_hosts: tuple[str, ...],
+        max_bytes: int,
+        uploader: Uploader,
+        resolve: Resolver,
+    ) -> None:
+        self._session = session
+        self._token = token
+        self._allowed = tuple(h.lower() for h in allowed_hosts)
+        self._max_bytes = max_bytes
+        self._uploader = uploader
+        self._resolve = resolve
+
+    async def complete(self, file: SlackFile) -> SlackFile:
+        """The full file object (Slack Connect stubs are resolved with `files.info`)."""
+        return await self._resolve(file) if file.is_stub else file
+
+    async def relay(self, file: SlackFile) -> RelayedFile:
+        """Download `file` from Slack and upload it to OpenAI; return what was stored."""
+        kind = check(file, max_bytes=self._max_bytes)
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+            size, digest = await self._download(file, spool)
+            spool.seek(0)
+            file_id = await self._uploader.upload(
+                name=file.name, data=spool, mimetype=file.mimetype
+            )
+        logger.info("relayed Slack file %s (%d bytes) as %s", file.id, size, file_id)
+        return RelayedFile(file, kind, size, digest, file_id)
+
+    def allowed(self, url: str) -> bool:
+        """The bot token may go to this URL: https on an allowed host (http only on loopback)."""
+        parts = urlsplit(url)
+        host, netloc = (parts.hostname or "").lower(), parts.netloc.lower()
+        if host not in self._allowed and netloc not in self._allowed:
+            return False
+        return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(netloc))
+
+    async def _download(self, file: SlackFile, sink: IO[bytes]) -> tuple[int, str]:
+        url = file.download_url or ""
+        for _ in range(_MAX_REDIRECTS + 1):
+            if not self.allowed(url):
+                logger.warning(
+                    "refused to send the bot token to %s (file %s)", urlsplit(url).netloc, file.id
+                )
+                raise FileNotDownloadable("download host not allowed", name=file.name)
+            headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+                    url = urljoin(url, resp.headers["Location"])
+                    continue
+                return await self._save(file, resp, sink)
+        raise FileNotDownloadable("too many redirects", name=file.name)
+
+    async def _save(
+        self, file: SlackFile, resp: aiohttp.ClientResponse, sink: IO[bytes]
+    ) -> tuple[int, str]:
+        if resp.status != 200 or resp.content_type == "text/html":
+            # Slack answers 200 with a login page when the token lacks files:read or access.
+            raise FileNotDownloadable(f"HTTP {resp.status} {resp.content_type}", name=file.name)
+        digest, size, pending = hashlib.sha256(), 0, bytearray()
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            if size == 0 and _looks_like_html(chunk):
+                raise FileNotDownloadable("HTML body", name=file.name)
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise FileTooLarge(
+                    f"over {self._max_bytes} bytes while downloading",
+                    name=file.name,
+                    size_mb=f"over {self._max_bytes // 2**20}",
+                    limit_mb=self._max_bytes // 2**20,
+                )
+            pending += chunk
+            if len(pending) >= _SPOOL_BYTES:
+                await asyncio.to_thread(_write, sink, digest, bytes(pending))
+                pending.clear()
+        await asyncio.to_thread(_write, sink, digest, bytes(pending))
+        if size == 0:
+            raise EmptyFile("zero bytes", name=file.name)
+        return size, digest.hexdigest()
+
+
+def _write(sink: IO[bytes], digest: hashlib._Hash, data: bytes) -> None:
+    digest.update(data)
+    sink.write(data)
+
+
+def _looks_like_html(head: bytes) -> bool:
+    start = head[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html"))

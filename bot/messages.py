@@ -1,0 +1,112 @@
+"""Every sentence a user can read, in one place so the wording can be reviewed together.
+
+Error messages say what happened and what to do next; they never contain vendor error text
+or stack traces. `{placeholders}` are filled from the facts an error carries.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.errors import TurnError
+
+STATUS_THINKING = "is thinking…"
+STATUS_READING = "is reading {names}…"
+STATUS_RUNNING_PYTHON = "is running Python…"
+STATUS_WRITING = "is writing the answer…"
+STATUS_UPLOADING = "is posting {count} file(s)…"
+STATUS_QUEUED = "is finishing the previous question first…"
+LOADING_MESSAGES = (
+    "Looking at the data…",
+    "Crunching numbers…",
+    "Checking the results…",
+)
+
+CONTINUED = "_(continued)_"
+INCOMPLETE_NOTE = (
+    "_The answer stopped early because it reached the model's output limit. "
+    "Ask me to continue, or narrow the question._"
+)
+INTERRUPTED_NOTE = "_(the answer above was interrupted)_"
+FILE_MISSING_NOTE = "{label} _(file not available)_"
+
+# Keyed by TurnError.code.
+ERRORS: dict[str, str] = {
+    "file_unsupported": (
+        ":warning: I can't analyse *{name}* ({kind} files aren't supported). "
+        "Share it as CSV, TSV, Excel (xlsx/xls), JSON, JSONL, Parquet, text, PDF, Word, "
+        "PowerPoint or an image, and ask again."
+    ),
+    "file_too_large": (
+        ":warning: *{name}* is {size_mb} MB, over my {limit_mb} MB limit per file. "
+        "Share a smaller extract (filter rows or drop columns) and ask again."
+    ),
+    "file_not_downloadable": (
+        ":warning: I couldn't download *{name}* from Slack. Most likely I'm missing the "
+        "`files:read` permission or I can't see the conversation it was shared in. "
+        "Ask a workspace admin to reinstall the app with `files:read`, or re-upload the file "
+        "here, then ask again."
+    ),
+    "file_empty": ":warning: *{name}* is empty. Share a file with data in it and ask again.",
+    "engine_auth": (
+        ":warning: I couldn't reach the analysis service: its API key was refused. "
+        "An admin needs to check `OPENAI_API_KEY`. Then ask again."
+    ),
+    "engine_quota": (
+        ":warning: The analysis service is out of credit or quota for this workspace. "
+        "An admin needs to check the OpenAI billing. Then ask again."
+    ),
+    "engine_rate_limited": (
+        ":hourglass: The analysis service is busy right now (rate limited). "
+        "Please ask again in a minute."
+    ),
+    "engine_refused": (
+        ":no_entry: The model declined to answer this request. Try rephrasing the question."
+    ),
+    "engine_incomplete": INCOMPLETE_NOTE,
+    "engine_container_expired": (
+        ":warning: The analysis session expired and I couldn't restart it. Please ask again."
+    ),
+    "engine_stream_dropped": (
+        ":warning: The connection to the analysis service broke before the answer was "
+        "finished. Please ask again."
+    ),
+    "engine_timeout": (
+        ":hourglass: The analysis took too long and was stopped. Try a narrower question "
+        "(fewer rows, one chart at a time)."
+    ),
+    "engine_failed": (
+        ":warning: The analysis service couldn't finish this answer. Please ask again; if "
+        "it keeps failing, simplify the question."
+    ),
+    "cancelled": ":octagonal_sign: Cancelled by <@{user}>.",
+    "interrupted": (
+        ":warning: I was restarted while working on this and couldn't finish. Please ask again."
+    ),
+    "internal": (
+        ":warning: Something went wrong on my side and I couldn't answer. "
+        "Please try again; if it keeps happening, give this reference to the bot's admin: "
+        "`{ref}`."
+    ),
+}
+
+
+class _Facts(string.Formatter):
+    """Fill placeholders; a missing fact renders as a neutral word instead of failing."""
+
+    def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        if isinstance(key, str):
+            return kwargs.get(key, "this")
+        return super().get_value(key, args, kwargs)
+
+
+def error_text(code: str, **facts: object) -> str:
+    """The user-facing text for an error code (unknown codes get the generic message)."""
+    template = ERRORS.get(code, ERRORS["internal"])
+    return _Facts().format(template, **facts)
+
+
+def for_error(error: TurnError, *, ref: str = "") -> str:
+    return error_text(error.code, ref=ref, **error.facts)

@@ -1,0 +1,168 @@
+"""The small Protocols the service needs; implementations satisfy them structurally.
+
+The OpenAI engine, the Slack and terminal renderers, the Slack readers and the store are
+plugged in by the composition root (`bot.runtime`), so the service knows no wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import IO, Protocol
+
+from bot.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile
+from bot.records import Artifact, StoredFile, StoredTurn, ThreadFile, ThreadState, TurnOutcome
+from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
+
+
+class Engine(Protocol):
+    """The model side (OpenAI): files, conversations, containers, responses."""
+
+    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str: ...
+
+    async def new_conversation(self, key: ThreadKey) -> str: ...
+
+    async def container_alive(self, container_id: str) -> bool: ...
+
+    async def new_container(self, key: ThreadKey) -> str: ...
+
+    async def place_file(self, container_id: str, file_id: str) -> Placement: ...
+
+    def respond(self, request: ModelRequest) -> AsyncIterator[EngineEvent]: ...
+
+    async def outputs(
+        self, container_id: str, *, since: float, cited: set[str]
+    ) -> list[OutputFile]: ...
+
+    async def download(self, output: OutputFile, sink: IO[bytes], *, max_bytes: int) -> int: ...
+
+
+class Renderer(Protocol):
+    """Shows one turn to the user (Slack thread, terminal…)."""
+
+    @property
+    def reply_ts(self) -> str | None: ...
+
+    @property
+    def has_output(self) -> bool: ...
+
+    async def status(self, text: str) -> None: ...
+
+    async def show(self, event: EngineEvent) -> None: ...
+
+    async def end_text(self, note: str | None = None) -> None: ...
+
+    async def post_files(self, files: Sequence[ProducedFile]) -> dict[str, str]: ...
+
+    async def relink(self, links: Mapping[str, str]) -> None: ...
+
+    async def error(self, text: str) -> None: ...
+
+    async def restart(self, note: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Directory(Protocol):
+    """Who people are (display name, time zone)."""
+
+    async def user(self, user_id: str) -> UserInfo: ...
+
+
+class ThreadHistory(Protocol):
+    """What was said in a thread before the bot joined it."""
+
+    async def earlier(
+        self, key: ThreadKey, *, before_ts: str, limit: int
+    ) -> list[PriorMessage]: ...
+
+
+class FileSource(Protocol):
+    """Slack files → complete file objects → bytes relayed to the engine."""
+
+    async def complete(self, file: SlackFile) -> SlackFile: ...
+
+
+class Threads(Protocol):
+    """Thread state and files (see `store.threads.ThreadStore`)."""
+
+    async def get(self, thread_id: int) -> ThreadState: ...
+
+    async def is_engaged(self, key: ThreadKey) -> bool: ...
+
+    async def set_conversation(self, thread_id: int, conversation_id: str) -> None: ...
+
+    async def set_container(self, thread_id: int, container_id: str | None) -> None: ...
+
+    async def find_file(self, team_id: str, slack_file_id: str) -> StoredFile | None: ...
+
+    async def save_file(
+        self,
+        team_id: str,
+        *,
+        slack_file_id: str,
+        name: str,
+        mimetype: str,
+        size: int,
+        sha256: str,
+        openai_file_id: str,
+    ) -> StoredFile: ...
+
+    async def attach_file(self, thread_id: int, file_id: int) -> None: ...
+
+    async def thread_files(self, thread_id: int) -> list[ThreadFile]: ...
+
+    async def place_file(
+        self,
+        thread_id: int,
+        file_id: int,
+        *,
+        container_id: str,
+        container_file_id: str,
+        path: str,
+    ) -> None: ...
+
+
+class Turns(Protocol):
+    """The durable turn queue (see `store.turns.TurnQueue`)."""
+
+    async def record(self, turn: Turn) -> StoredTurn | None: ...
+
+    async def get(self, turn_id: int) -> StoredTurn | None: ...
+
+    async def claim(self, owner: str, *, limit: int, lease_s: float) -> list[StoredTurn]: ...
+
+    async def renew(self, owner: str, turn_ids: list[int], *, lease_s: float) -> set[int]: ...
+
+    async def note_progress(
+        self,
+        turn_id: int,
+        *,
+        response_id: str | None = None,
+        last_sequence: int | None = None,
+        reply_ts: str | None = None,
+    ) -> None: ...
+
+    async def finish(self, turn_id: int, outcome: TurnOutcome, *, owner: str | None) -> bool: ...
+
+    async def interrupt_expired(self) -> list[StoredTurn]: ...
+
+    async def position(self, turn_id: int) -> int: ...
+
+    async def has_work(self) -> bool: ...
+
+
+class Artifacts(Protocol):
+    async def add(self, artifact: Artifact) -> bool: ...
+
+
+class Store(Protocol):
+    """The store's parts the service uses."""
+
+    @property
+    def threads(self) -> Threads: ...
+
+    @property
+    def turns(self) -> Turns: ...
+
+    @property
+    def artifacts(self) -> Artifacts: ...

@@ -1,0 +1,295 @@
+"""`AnalystService`: runs a turn from question to answer; the one place failures become replies.
+
+    submit(turn) → store (deduplicated) → worker claims → run(stored turn):
+        status → files (check, relay, place) → conversation + container → model stream
+        → renderer (text, progress) → outputs downloaded and posted → links rewritten
+
+Every `TurnError` becomes its own message; anything else becomes a generic apology with a
+short reference id that is also in the logs. The status indicator is always cleared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import messages, outputs
+from bot.errors import ContainerExpired, EngineTimeout, FileError, TurnError
+from bot.events import CodeFinished, Finished, ModelRequest, ResponseStarted
+from bot.files import kind_of
+from bot.instructions import turn_instructions, user_input
+from bot.ports import Directory, Engine, Renderer, Store, ThreadHistory
+from bot.records import Artifact, StoredTurn, ThreadState, TurnOutcome
+from bot.turns import PriorMessage, ThreadKey, Turn
+from bot.workspace import StatusCallback, Workspace, WorkspaceBuilder
+
+logger = logging.getLogger(__name__)
+
+RendererFactory = Callable[[Turn], Renderer]
+CONTEXT_MESSAGES = 50
+RESTART_NOTE = "_(the analysis session expired; starting it again with your files…)_"
+
+
+@dataclass
+class _Record:
+    """What a turn leaves behind, filled in as it runs."""
+
+    started: float = field(default_factory=time.monotonic)
+    response_id: str | None = None
+    since: float = 0.0
+    usage: dict[str, Any] | None = None
+    code_runs: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    error_code: str | None = None
+
+    def mark(self, name: str) -> None:
+        self.timings.setdefault(name, round(time.monotonic() - self.started, 3))
+
+
+class AnalystService:
+    """Answers turns. Knows the store, engine and renderer only through `bot.ports`."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        engine: Engine,
+        workspace: WorkspaceBuilder,
+        renderers: RendererFactory,
+        directory: Directory,
+        history: ThreadHistory,
+        instructions: str,
+        turn_timeout_s: float,
+        max_file_bytes: int,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._workspace = workspace
+        self._renderers = renderers
+        self._directory = directory
+        self._history = history
+        self._instructions = instructions
+        self._timeout = turn_timeout_s
+        self._max_file_bytes = max_file_bytes
+        self._wake: Callable[[], None] = lambda: None
+
+    def on_submit(self, wake: Callable[[], None]) -> None:
+        """Call `wake` whenever a turn is recorded (the worker's doorbell)."""
+        self._wake = wake
+
+    # Intake (called by Slack listeners) ---------------------------------------------------
+
+    async def submit(self, turn: Turn) -> bool:
+        recorded = await self._store.turns.record(turn)
+        if recorded is not None:
+            self._wake()
+        return recorded is not None
+
+    async def is_engaged(self, key: ThreadKey) -> bool:
+        return await self._store.threads.is_engaged(key)
+
+    # Running a turn (called by the worker) -------------------------------------------------
+
+    async def run(self, stored: StoredTurn) -> TurnOutcome:
+        renderer = self._renderers(stored.turn)
+        record = _Record()
+        error_ref = None
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._answer(stored, renderer, record)
+        except TurnError as error:
+            record.error_code = error.code
+            logger.info("turn %s failed: %s (%s)", stored.id, error.code, error.detail)
+            await self._tell(renderer, messages.for_error(error), stored)
+        except TimeoutError:
+            record.error_code = EngineTimeout.code
+            await self._tell(renderer, messages.error_text(EngineTimeout.code), stored)
+        except Exception:
+            error_ref = secrets.token_hex(4)
+            record.error_code = "internal"
+            logger.exception("turn %s failed unexpectedly [ref %s]", stored.id, error_ref)
+            await self._tell(renderer, messages.error_text("internal", ref=error_ref), stored)
+        finally:
+            await self._close(renderer, stored)
+        record.mark("total_s")
+        return TurnOutcome(
+            status="failed" if record.error_code else "done",
+            response_id=record.response_id,
+            reply_ts=renderer.reply_ts,
+            usage=record.usage,
+            timings=record.timings,
+            code_runs=record.code_runs,
+            error_code=record.error_code,
+            error_ref=error_ref,
+        )
+
+    async def report_interrupted(self, stored: StoredTurn) -> None:
+        """Tell a thread that its turn died with its worker (the thread is free again)."""
+        renderer = self._renderers(stored.turn)
+        await self._tell(renderer, messages.error_text("interrupted"), stored)
+        await self._close(renderer, stored)
+
+    async def _answer(self, stored: StoredTurn, renderer: Renderer, record: _Record) -> None:
+        turn = stored.turn
+        await renderer.status(messages.STATUS_THINKING)
+        thread = await self._store.threads.get(stored.thread_id)
+        prior = await self._prior(turn) if turn.gather_context else []
+
+        async def reading(names: str) -> None:
+            await renderer.status(messages.STATUS_READING.format(names=names))
+
+        new_ids = await self._workspace.add_files(thread, turn.files, reading)
+        new_ids |= await self._context_files(thread, prior, reading)
+        workspace = await self._workspace.prepare(thread.id, new_slack_ids=new_ids)
+        record.mark("ready_s")
+        finished = await self._respond(
+            stored, thread, workspace, prior, renderer, record, new_ids=new_ids
+        )
+        note = messages.INCOMPLETE_NOTE if finished.incomplete_reason else None
+        await renderer.end_text(note)
+        if finished.incomplete_reason:
+            record.error_code = "engine_incomplete"
+        await self._post_outputs(stored, workspace, finished, renderer, record)
+
+    async def _respond(
+        self,
+        stored: StoredTurn,
+        thread: ThreadState,
+        workspace: Workspace,
+        prior: list[PriorMessage],
+        renderer: Renderer,
+        record: _Record,
+        *,
+        new_ids: set[str],
+    ) -> Finished:
+        user = await self._directory.user(stored.turn.user_id)
+        for attempt in range(2):
+            request = ModelRequest(
+                conversation_id=workspace.conversation_id,
+                container_id=workspace.container_id,
+                instructions=turn_instructions(
+                    self._instructions,
+                    user=user,
+                    channel_type=stored.turn.channel_type,
+                    workspace=workspace,
+                ),
+                text=user_input(stored.turn.text, prior=prior, has_files=bool(workspace.files)),
+                image_file_ids=workspace.new_images,
+                force_python=workspace.has_new_data,
+                metadata={
+                    "slack_team": thread.key.team_id,
+                    "slack_channel": thread.key.channel_id,
+                    "slack_thread_ts": thread.key.thread_ts,
+                    "turn_id": str(stored.id),
+                },
+                user_hash=hashlib.sha256(
+                    f"{thread.key.team_id}:{stored.turn.user_id}".encode()
+                ).hexdigest()[:32],
+            )
+            try:
+                return await self._stream(stored, request, renderer, record)
+            except ContainerExpired:
+                if attempt:
+                    raise
+                logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
+                await renderer.restart(RESTART_NOTE)
+                workspace = await self._workspace.prepare(
+                    thread.id, new_slack_ids=new_ids, force_new_container=True
+                )
+        raise AssertionError("unreachable")
+
+    async def _stream(
+        self, stored: StoredTurn, request: ModelRequest, renderer: Renderer, record: _Record
+    ) -> Finished:
+        finished: Finished | None = None
+        async for event in self._engine.respond(request):
+            if isinstance(event, ResponseStarted):
+                record.response_id, record.since = event.response_id, event.created_at
+                record.mark("model_started_s")
+                await self._store.turns.note_progress(stored.id, response_id=event.response_id)
+            elif isinstance(event, CodeFinished):
+                record.code_runs.append({"code": event.code, "logs": event.logs, "ok": event.ok})
+            elif isinstance(event, Finished):
+                record.usage = event.usage
+                record.mark("model_finished_s")
+                finished = event
+            else:
+                record.mark("first_event_s")
+            await renderer.show(event)
+        if finished is None:  # the engine raises instead; this is a safety net
+            raise TurnError("the model stream ended without a result")
+        return finished
+
+    async def _post_outputs(
+        self,
+        stored: StoredTurn,
+        workspace: Workspace,
+        finished: Finished,
+        renderer: Renderer,
+        record: _Record,
+    ) -> None:
+        produced = await outputs.collect(
+            self._engine,
+            container_id=workspace.container_id,
+            since=record.since,
+            citations=finished.citations,
+        )
+        if produced.files:
+            await renderer.status(messages.STATUS_UPLOADING.format(count=len(produced.files)))
+        links = await renderer.post_files(produced.files)
+        links.update(
+            {alias: links[kept] for alias, kept in produced.aliases.items() if kept in links}
+        )
+        await renderer.relink(links)
+        for file in produced.files:
+            await self._store.artifacts.add(
+                Artifact(
+                    turn_id=stored.id,
+                    name=file.name,
+                    sha256=file.sha256,
+                    size=len(file.data),
+                    container_file_id=file.container_file_id,
+                    permalink=links.get(file.path),
+                )
+            )
+        record.mark("posted_s")
+
+    async def _prior(self, turn: Turn) -> list[PriorMessage]:
+        return await self._history.earlier(
+            turn.key, before_ts=turn.message_ts, limit=CONTEXT_MESSAGES
+        )
+
+    async def _context_files(
+        self, thread: ThreadState, prior: list[PriorMessage], reading: StatusCallback
+    ) -> set[str]:
+        """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
+        added: set[str] = set()
+        for message in prior:
+            for file in message.files:
+                if not file.is_stub and kind_of(file) is None:
+                    continue
+                try:
+                    added |= await self._workspace.add_files(thread, [file], reading)
+                except FileError as error:
+                    logger.info("skipping earlier thread file %s: %s", file.id, error.code)
+        return added
+
+    async def _tell(self, renderer: Renderer, text: str, stored: StoredTurn) -> None:
+        await _safely(renderer.error(text), f"posting the error message for turn {stored.id}")
+
+    async def _close(self, renderer: Renderer, stored: StoredTurn) -> None:
+        await _safely(renderer.close(), f"cleaning up after turn {stored.id}")
+
+
+async def _safely(action: Awaitable[None], what: str) -> None:
+    """Run a best-effort step after a failure; a second failure is logged, not raised."""
+    try:
+        await action
+    except Exception:
+        logger.exception("failed: %s", what)

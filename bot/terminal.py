@@ -1,0 +1,223 @@
+"""Terminal mode: the same service, with local files in and a terminal renderer out.
+
+    slack-analyst ask --file sales.csv "top 10 companies by revenue, as a chart"
+
+The answer streams to stdout; produced files are saved under ./analyst-output/; follow-up
+questions are read from an interactive prompt. Only OPENAI_API_KEY is needed, which shows
+the service does not depend on Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import hashlib
+import mimetypes
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, TextIO
+
+from bot.engine import OpenAIEngine, open_client
+from bot.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, TextDelta
+from bot.files import RelayedFile, Uploader, check
+from bot.markdown import LinkHolder, hide_links
+from bot.service import AnalystService
+from bot.settings import Settings
+from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
+from bot.workspace import WorkspaceBuilder
+from store import open_store
+
+OUTPUT_DIR = Path("analyst-output")
+KEY = ThreadKey("terminal", "terminal", "0")
+
+
+class TerminalRenderer:
+    """Streams the answer to stdout; progress and errors go to stderr."""
+
+    def __init__(
+        self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, output_dir: Path = OUTPUT_DIR
+    ) -> None:
+        self._out, self._err, self._dir = out, err, output_dir
+        self._holder = LinkHolder()
+        self._wrote = False
+
+    @property
+    def reply_ts(self) -> str | None:
+        return None
+
+    @property
+    def has_output(self) -> bool:
+        return self._wrote
+
+    async def status(self, text: str) -> None:
+        if text:
+            self._err.write(f"… {text}\n")
+
+    async def show(self, event: EngineEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._write(self._holder.feed(event.text))
+        elif isinstance(event, CodeStarted):
+            self._err.write("… running Python\n")
+        elif isinstance(event, CodeFinished):
+            self._err.write(f"  {'✓' if event.ok else '✗'} {_first_line(event.code)}\n")
+
+    async def end_text(self, note: str | None = None) -> None:
+        self._write(self._holder.flush())
+        if note:
+            self._write(f"\n\n{note}")
+        self._out.write("\n")
+        self._out.flush()
+
+    async def post_files(self, files: Sequence[ProducedFile]) -> dict[str, str]:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        saved = {}
+        for file in files:
+            target = self._dir / file.name
+            await asyncio.to_thread(target.write_bytes, file.data)
+            saved[file.path] = str(target)
+            self._err.write(f"  saved {target}\n")
+        return saved
+
+    async def relink(self, links: Mapping[str, str]) -> None:
+        return None  # printed text cannot change; post_files already listed the files
+
+    async def error(self, text: str) -> None:
+        self._err.write(f"\n{text}\n")
+
+    async def restart(self, note: str) -> None:
+        if self._wrote:
+            await self.end_text(note)
+        self._holder, self._wrote = LinkHolder(), False
+
+    async def close(self) -> None:
+        self._out.flush()
+
+    def _write(self, text: str) -> None:
+        if text:
+            self._out.write(hide_links(text))
+            self._out.flush()
+            self._wrote = True
+
+
+def _first_line(code: str) -> str:
+    lines = [line.strip() for line in code.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.startswith(("import ", "from ", "#"))]
+    return (meaningful or lines or [""])[0][:100]
+
+
+class LocalFiles:
+    """The relay for files on this machine (`download_url` is a local path)."""
+
+    def __init__(self, uploader: Uploader, *, max_bytes: int) -> None:
+        self._uploader = uploader
+        self._max_bytes = max_bytes
+
+    async def complete(self, file: SlackFile) -> SlackFile:
+        return file
+
+    async def relay(self, file: SlackFile) -> RelayedFile:
+        kind = check(file, max_bytes=self._max_bytes)
+        path = Path(file.download_url or "")
+        digest, size = await asyncio.to_thread(_sha256, path)
+        data = await asyncio.to_thread(path.open, "rb")
+        with data:
+            file_id = await self._uploader.upload(name=file.name, data=data, mimetype=file.mimetype)
+        return RelayedFile(file, kind, size, digest, file_id)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def local_file(path: str) -> SlackFile:
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        raise SystemExit(f"no such file: {path}")
+    return SlackFile(
+        id="local:" + hashlib.sha256(str(resolved).encode()).hexdigest()[:16],
+        name=resolved.name,
+        mimetype=mimetypes.guess_type(resolved.name)[0] or "application/octet-stream",
+        size=resolved.stat().st_size,
+        download_url=str(resolved),
+    )
+
+
+class _Nobody:
+    async def user(self, user_id: str) -> UserInfo:
+        return UserInfo(user_id, getpass.getuser(), time.strftime("%Z"))
+
+    async def earlier(self, key: ThreadKey, *, before_ts: str, limit: int) -> list[PriorMessage]:
+        return []
+
+
+async def ask(
+    settings: Settings, *, files: Sequence[str], question: str, prompt: IO[str] = sys.stdin
+) -> int:
+    """Answer `question` about `files`, then follow-ups typed at the prompt, until EOF."""
+    with tempfile.TemporaryDirectory(prefix="slack-analyst-") as scratch:
+        async with (
+            open_store(f"sqlite:///{scratch}/terminal.db") as store,
+            open_client(settings) as client,
+        ):
+            engine = OpenAIEngine(client, model=settings.model)
+            people = _Nobody()
+            service = AnalystService(
+                store=store,
+                engine=engine,
+                workspace=WorkspaceBuilder(
+                    store=store,
+                    engine=engine,
+                    relay=LocalFiles(engine, max_bytes=settings.max_file_bytes),
+                    max_file_bytes=settings.max_file_bytes,
+                ),
+                renderers=lambda _turn: TerminalRenderer(),
+                directory=people,
+                history=people,
+                instructions=settings.instructions,
+                turn_timeout_s=settings.turn_timeout_s,
+                max_file_bytes=settings.max_file_bytes,
+            )
+            shared = tuple(local_file(f) for f in files)
+            number, failures = 0, 0
+            next_question: str | None = question
+            while True:
+                if not next_question:
+                    next_question = await asyncio.to_thread(_read_question, prompt)
+                    if next_question is None:
+                        return 1 if failures else 0
+                number += 1
+                turn = Turn(
+                    key=KEY,
+                    message_ts=str(number),
+                    user_id="terminal",
+                    text=next_question,
+                    files=shared if number == 1 else (),
+                    channel_type="im",
+                    source="dm",
+                )
+                await store.turns.record(turn)
+                [claimed] = await store.turns.claim("terminal", limit=1, lease_s=3600)
+                outcome = await service.run(claimed)
+                await store.turns.finish(claimed.id, outcome, owner="terminal")
+                failures += outcome.status != "done"
+                next_question = ""
+
+
+def _read_question(prompt: IO[str]) -> str | None:
+    """The next non-empty line, or None at end of input."""
+    while True:
+        sys.stderr.write("\nfollow-up (Ctrl-D to quit)> ")
+        sys.stderr.flush()
+        line = prompt.readline()
+        if not line:
+            return None
+        if line.strip():
+            return line.strip()

@@ -1,0 +1,171 @@
+"""A thread's workspace on the model side: conversation, container, and the files in it.
+
+Files are checked (type, size) before anything is downloaded, uploaded to OpenAI once per
+workspace and Slack file, and placed in the thread's container. A container that expired is
+replaced and every file of the thread is placed again; the paths come from the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.files import FileKind, RelayedFile, check, kind_of
+from bot.ports import Engine, Store
+from bot.records import StoredFile, ThreadState
+from bot.turns import SlackFile, ThreadKey
+
+logger = logging.getLogger(__name__)
+
+StatusCallback = Callable[[str], Awaitable[None]]
+
+
+class Relay(Protocol):
+    async def complete(self, file: SlackFile) -> SlackFile: ...
+
+    async def relay(self, file: SlackFile) -> RelayedFile: ...
+
+
+@dataclass(frozen=True)
+class WorkspaceFile:
+    """A file the model can use this turn."""
+
+    name: str
+    kind: FileKind
+    size: int
+    openai_file_id: str
+    path: str | None
+    """Absolute path in the container; None for images (sent as image inputs)."""
+    new: bool
+    """Shared with this turn's message (rather than earlier in the thread)."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    conversation_id: str
+    container_id: str
+    files: tuple[WorkspaceFile, ...]
+    restarted: bool
+    """The container was replaced: earlier Python state is gone."""
+
+    @property
+    def new_images(self) -> tuple[str, ...]:
+        return tuple(f.openai_file_id for f in self.files if f.kind == "image" and f.new)
+
+    @property
+    def has_new_data(self) -> bool:
+        return any(f.new and f.kind in ("data", "document") for f in self.files)
+
+
+class WorkspaceBuilder:
+    """Gets a thread's files, conversation and container ready for a turn."""
+
+    def __init__(self, *, store: Store, engine: Engine, relay: Relay, max_file_bytes: int):
+        self._store = store
+        self._engine = engine
+        self._relay = relay
+        self._max_bytes = max_file_bytes
+
+    async def add_files(
+        self, thread: ThreadState, files: Sequence[SlackFile], status: StatusCallback
+    ) -> set[str]:
+        """Bring the turn's Slack files into the thread; returns their Slack ids."""
+        complete = [await self._relay.complete(f) for f in _unique(files)]
+        for file in complete:
+            check(file, max_bytes=self._max_bytes)  # refuse before downloading anything
+        if complete:
+            await status(", ".join(f.name for f in complete[:3]))
+        stored = await asyncio.gather(*(self._store_file(thread.key, f) for f in complete))
+        for item in stored:
+            await self._store.threads.attach_file(thread.id, item.id)
+        return {f.id for f in complete}
+
+    async def prepare(
+        self, thread_id: int, *, new_slack_ids: set[str], force_new_container: bool = False
+    ) -> Workspace:
+        thread = await self._store.threads.get(thread_id)
+        conversation_id = thread.conversation_id
+        if conversation_id is None:
+            conversation_id = await self._engine.new_conversation(thread.key)
+            await self._store.threads.set_conversation(thread.id, conversation_id)
+        container_id, restarted = await self._container(thread, force_new_container)
+        files = await self._place_all(thread.id, container_id, new_slack_ids)
+        return Workspace(conversation_id, container_id, files, restarted)
+
+    async def _store_file(self, key: ThreadKey, file: SlackFile) -> StoredFile:
+        known = await self._store.threads.find_file(key.team_id, file.id)
+        if known is not None:
+            return known  # never uploaded twice
+        relayed = await self._relay.relay(file)
+        return await self._store.threads.save_file(
+            key.team_id,
+            slack_file_id=file.id,
+            name=file.name,
+            mimetype=file.mimetype,
+            size=relayed.size,
+            sha256=relayed.sha256,
+            openai_file_id=relayed.openai_file_id,
+        )
+
+    async def _container(self, thread: ThreadState, force_new: bool) -> tuple[str, bool]:
+        if thread.container_id and not force_new:
+            if await self._engine.container_alive(thread.container_id):
+                return thread.container_id, False
+            logger.info(
+                "container %s of %s expired; creating a new one", thread.container_id, thread.key
+            )
+        container_id = await self._engine.new_container(thread.key)
+        await self._store.threads.set_container(thread.id, container_id)
+        return container_id, thread.container_id is not None
+
+    async def _place_all(
+        self, thread_id: int, container_id: str, new_slack_ids: set[str]
+    ) -> tuple[WorkspaceFile, ...]:
+        thread_files = await self._store.threads.thread_files(thread_id)
+
+        async def place(
+            stored: StoredFile, path: str | None, in_container: str | None
+        ) -> str | None:
+            kind = _kind(stored)
+            if kind == "image":
+                return None
+            if in_container == container_id and path:
+                return path
+            placement = await self._engine.place_file(container_id, stored.openai_file_id)
+            await self._store.threads.place_file(
+                thread_id,
+                stored.id,
+                container_id=container_id,
+                container_file_id=placement.container_file_id,
+                path=placement.path,
+            )
+            return placement.path
+
+        paths = await asyncio.gather(
+            *(place(tf.file, tf.container_path, tf.container_id) for tf in thread_files)
+        )
+        return tuple(
+            WorkspaceFile(
+                name=tf.file.name,
+                kind=_kind(tf.file),
+                size=tf.file.size,
+                openai_file_id=tf.file.openai_file_id,
+                path=path,
+                new=tf.file.slack_file_id in new_slack_ids,
+            )
+            for tf, path in zip(thread_files, paths, strict=True)
+        )
+
+
+def _kind(stored: StoredFile) -> FileKind:
+    return kind_of(SlackFile(id=stored.slack_file_id, name=stored.name)) or "data"
+
+
+def _unique(files: Sequence[SlackFile]) -> list[SlackFile]:
+    seen: dict[str, SlackFile] = {}
+    for file in files:
+        seen.setdefault(file.id, file)
+    return list(seen.values())

@@ -1,0 +1,35 @@
+"""Slack listeners: parse payloads at the edge, record turns, return. Never wait on OpenAI.
+
+Each area module exposes `register(app, intake)`; this package registers them all and lists
+the Events API types they listen to (the manifest test checks the two agree).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.turns import ThreadKey, Turn
+
+# Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
+EVENT_TYPES = ("app_mention", "message", "app_home_opened")
+
+
+class Intake(Protocol):
+    """What listeners need from the service."""
+
+    async def submit(self, turn: Turn) -> bool:
+        """Record a turn (deduplicated on the message) and wake the worker."""
+        ...
+
+    async def is_engaged(self, key: ThreadKey) -> bool:
+        """Whether the bot answers follow-ups in this thread without a mention."""
+        ...
+
+
+def register(app: AsyncApp, intake: Intake) -> None:
+    from handlers import home, messages
+
+    messages.register(app, intake)
+    home.register(app, intake)

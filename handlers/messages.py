@@ -1,0 +1,67 @@
+"""Mentions, thread follow-ups and DMs become turns; everything else is acked and ignored.
+
+One user message can arrive twice (an `app_mention` and a `message` event) and Slack retries
+deliveries; both listeners may record the same message and the store keeps exactly one turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import Intake
+from handlers.parse import (
+    in_thread,
+    is_from_human,
+    mentions,
+    team_of,
+    thread_key,
+    turn_from_event,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, intake: Intake) -> None:
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        await _mentioned(intake, event, body, context)
+
+    # One listener for every message subtype, so edits/deletions are acked (never 404).
+    @app.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        bot_user_id = context.get("bot_user_id")
+        if not is_from_human(event, bot_user_id=bot_user_id):
+            return
+        if event.get("channel_type") == "im":
+            turn = turn_from_event(
+                event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="dm"
+            )
+            await intake.submit(turn)
+        elif mentions(str(event.get("text") or ""), bot_user_id):
+            # The app_mention twin may be late or missing (file shares); same turn either way.
+            await _mentioned(intake, event, body, context)
+        elif in_thread(event) and await intake.is_engaged(
+            thread_key(event, team_of(body, context))
+        ):
+            turn = turn_from_event(
+                event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="message"
+            )
+            await intake.submit(turn)
+
+
+async def _mentioned(
+    intake: Intake, event: dict[str, Any], body: dict[str, Any], context: Any
+) -> None:
+    bot_user_id = context.get("bot_user_id")
+    if not is_from_human(event, bot_user_id=bot_user_id):
+        return
+    team_id = team_of(body, context)
+    # First engagement inside an existing human thread: read what was said before.
+    gather = in_thread(event) and not await intake.is_engaged(thread_key(event, team_id))
+    turn = turn_from_event(
+        event, team_id=team_id, bot_user_id=bot_user_id, source="mention", gather_context=gather
+    )
+    await intake.submit(turn)

@@ -1,0 +1,99 @@
+"""Reading from Slack for the service: people, earlier thread messages, full file objects.
+
+These implement `bot.ports.Directory`, `bot.ports.ThreadHistory` and the relay's resolver;
+they sit with the listeners because they parse Slack payloads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import FileNotDownloadable
+from bot.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
+from handlers.parse import prior_message, slack_file
+
+logger = logging.getLogger(__name__)
+
+
+class SlackDirectory:
+    """`users.info`, cached (names and time zones rarely change)."""
+
+    def __init__(self, client: AsyncWebClient, *, ttl_s: float = 3600, size: int = 5000):
+        self._client = client
+        self._ttl_s = ttl_s
+        self._size = size
+        self._cache: OrderedDict[str, tuple[float, UserInfo]] = OrderedDict()
+
+    async def user(self, user_id: str) -> UserInfo:
+        cached = self._cache.get(user_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            response = await self._client.users_info(user=user_id)
+        except SlackApiError as error:
+            logger.warning("users.info %s failed: %s", user_id, error.response.get("error"))
+            return UserInfo(user_id=user_id, display_name=f"<@{user_id}>")
+        user = response.get("user") or {}
+        profile = user.get("profile") or {}
+        info = UserInfo(
+            user_id=user_id,
+            display_name=profile.get("display_name") or user.get("real_name")
+            or profile.get("real_name") or user.get("name") or user_id,
+            timezone=user.get("tz") or "",
+        )
+        self._cache[user_id] = (time.monotonic() + self._ttl_s, info)
+        self._cache.move_to_end(user_id)
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return info
+
+
+class SlackThreadHistory:
+    """`conversations.replies`: what was said in a thread before the bot was mentioned."""
+
+    def __init__(self, client: AsyncWebClient, directory: SlackDirectory):
+        self._client = client
+        self._directory = directory
+
+    async def earlier(self, key: ThreadKey, *, before_ts: str, limit: int) -> list[PriorMessage]:
+        messages: list[dict[str, object]] = []
+        cursor = None
+        try:
+            while True:
+                response = await self._client.conversations_replies(
+                    channel=key.channel_id, ts=key.thread_ts, limit=200, cursor=cursor
+                )
+                messages += response.get("messages") or []
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as error:
+            logger.warning("could not read thread %s: %s", key, error.response.get("error"))
+            return []
+        earlier = [m for m in messages if float(str(m.get("ts", 0))) < float(before_ts)]
+        earlier = earlier[-limit:]
+        names = {}
+        for user_id in {str(m["user"]) for m in earlier if m.get("user")}:
+            names[user_id] = (await self._directory.user(user_id)).display_name
+        return [prior_message(m, names=names) for m in earlier]
+
+
+class SlackFileResolver:
+    """`files.info` for Slack Connect stubs and ID-only file objects."""
+
+    def __init__(self, client: AsyncWebClient):
+        self._client = client
+
+    async def __call__(self, file: SlackFile) -> SlackFile:
+        try:
+            response = await self._client.files_info(file=file.id)
+        except SlackApiError as error:
+            raise FileNotDownloadable(
+                f"files.info {error.response.get('error')}", name=file.name or file.id
+            ) from error
+        return slack_file(response["file"])
