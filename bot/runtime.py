@@ -101,7 +101,12 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         store = await stack.enter_async_context(open_store(settings.database_url))
         openai_client = await stack.enter_async_context(open_client(settings))
         slack = slack_client(settings, session)
-        engine = OpenAIEngine(openai_client, model=settings.model)
+        engine = OpenAIEngine(
+            openai_client,
+            model=settings.model,
+            rate_limit_budget_s=settings.rate_limit_wait_s,
+            idle_timeout_s=settings.stream_idle_timeout_s,
+        )
         directory = SlackDirectory(slack)
         relay = FileRelay(
             session,
@@ -140,6 +145,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         service.on_submit(worker.wake)
         app = build_app(settings, client=slack, intake=service)
         await stack.enter_async_context(worker.started())
+        stack.push_async_callback(service.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, service, worker, store, slack)
 
 

@@ -11,6 +11,7 @@ short reference id that is also in the logs. The status indicator is always clea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -78,6 +79,9 @@ class AnalystService:
         self._timeout = turn_timeout_s
         self._max_file_bytes = max_file_bytes
         self._wake: Callable[[], None] = lambda: None
+        self._submitting = 0
+        self._intake_idle = asyncio.Event()
+        self._intake_idle.set()
 
     def on_submit(self, wake: Callable[[], None]) -> None:
         """Call `wake` whenever a turn is recorded (the worker's doorbell)."""
@@ -86,10 +90,23 @@ class AnalystService:
     # Intake (called by Slack listeners) ---------------------------------------------------
 
     async def submit(self, turn: Turn) -> bool:
-        recorded = await self._store.turns.record(turn)
+        self._submitting += 1
+        self._intake_idle.clear()
+        try:
+            recorded = await self._store.turns.record(turn)
+        finally:
+            self._submitting -= 1
+            if not self._submitting:
+                self._intake_idle.set()
         if recorded is not None:
             self._wake()
         return recorded is not None
+
+    async def quiesce(self) -> None:
+        """Wait (up to 5 s) for listeners still recording turns (Bolt runs them untracked)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await self._intake_idle.wait()
 
     async def is_engaged(self, key: ThreadKey) -> bool:
         return await self._store.threads.is_engaged(key)
@@ -148,7 +165,7 @@ class AnalystService:
         new_ids |= await self._context_files(thread, prior, reading)
         workspace = await self._workspace.prepare(thread.id, new_slack_ids=new_ids)
         record.mark("ready_s")
-        finished = await self._respond(
+        finished, workspace = await self._respond(
             stored, thread, workspace, prior, renderer, record, new_ids=new_ids
         )
         note = messages.INCOMPLETE_NOTE if finished.incomplete_reason else None
@@ -167,7 +184,8 @@ class AnalystService:
         record: _Record,
         *,
         new_ids: set[str],
-    ) -> Finished:
+    ) -> tuple[Finished, Workspace]:
+        """Run the model; on a container that died mid-turn, once more on a fresh one."""
         user = await self._directory.user(stored.turn.user_id)
         for attempt in range(2):
             request = ModelRequest(
@@ -193,7 +211,7 @@ class AnalystService:
                 ).hexdigest()[:32],
             )
             try:
-                return await self._stream(stored, request, renderer, record)
+                return await self._stream(stored, request, renderer, record), workspace
             except ContainerExpired:
                 if attempt:
                     raise

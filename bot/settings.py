@@ -87,6 +87,10 @@ class Settings:
     """`ANALYST_MAX_CONCURRENT_TURNS`: turns of different threads running at once."""
     turn_timeout_s: float = 900.0
     """`ANALYST_TURN_TIMEOUT_S`: a turn taking longer than this is stopped and reported."""
+    stream_idle_timeout_s: float = 300.0
+    """`ANALYST_STREAM_IDLE_TIMEOUT_S`: no model event for this long means the stream stalled."""
+    rate_limit_wait_s: float = 60.0
+    """`ANALYST_RATE_LIMIT_WAIT_S`: how long to wait out OpenAI rate limits before giving up."""
     log_level: str = "INFO"
     """`LOG_LEVEL`."""
 
@@ -110,6 +114,12 @@ class Settings:
             ),
             turn_timeout_s=reader.number(
                 "ANALYST_TURN_TIMEOUT_S", float, 900.0, low=10, high=86_400
+            ),
+            stream_idle_timeout_s=reader.number(
+                "ANALYST_STREAM_IDLE_TIMEOUT_S", float, 300.0, low=0.1, high=3_600
+            ),
+            rate_limit_wait_s=reader.number(
+                "ANALYST_RATE_LIMIT_WAIT_S", float, 60.0, low=0, high=600
             ),
             log_level=reader.log_level("LOG_LEVEL"),
         )
@@ -148,6 +158,8 @@ class _Common:
     max_file_mb: int
     max_concurrent_turns: int
     turn_timeout_s: float
+    stream_idle_timeout_s: float
+    rate_limit_wait_s: float
     log_level: str
 
 

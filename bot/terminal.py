@@ -167,7 +167,12 @@ async def ask(
             open_store(f"sqlite:///{scratch}/terminal.db") as store,
             open_client(settings) as client,
         ):
-            engine = OpenAIEngine(client, model=settings.model)
+            engine = OpenAIEngine(
+                client,
+                model=settings.model,
+                rate_limit_budget_s=settings.rate_limit_wait_s,
+                idle_timeout_s=settings.stream_idle_timeout_s,
+            )
             people = _Nobody()
             service = AnalystService(
                 store=store,

@@ -60,14 +60,19 @@ class Worker:
         try:
             yield self
         finally:
+            # Let the loop stop between store calls: cancelling a query mid-flight would
+            # strand its database connection.
             self._stopping = True
-            loop.cancel()
+            self.wake()
+            _done, pending = await asyncio.wait([loop], timeout=10)
+            for task in pending:
+                task.cancel()
             await asyncio.gather(loop, return_exceptions=True)
             await self._drain(grace_s)
 
     async def _loop(self) -> None:
         next_upkeep = 0.0
-        while True:
+        while not self._stopping:
             self._bell.clear()
             claimed = []
             try:
@@ -78,7 +83,7 @@ class Worker:
                 claimed = await self._turns.claim(self.owner, limit=free, lease_s=self._lease_s)
             except Exception:
                 logger.exception("worker: store unavailable; retrying")
-            for stored in claimed:
+            for stored in claimed:  # claimed turns always start, even while stopping
                 task = asyncio.create_task(self._run_one(stored), name=f"turn-{stored.id}")
                 task.add_done_callback(_log_failure)
                 self._tasks[stored.id] = task
