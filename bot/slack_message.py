@@ -66,6 +66,7 @@ class MessageWriter:
         if wait <= 0:
             await self._flush()
         elif self._timer is None or self._timer.done():
+            self._sleeping = True  # until the delay is over; cancelling before that is safe
             self._timer = asyncio.create_task(self._flush_later(wait))
 
     async def close(self, *, blocks: Sequence[dict[str, Any]] | None = None) -> None:
@@ -105,7 +106,6 @@ class MessageWriter:
         await self._update(text, None)
 
     async def _flush_later(self, wait: float) -> None:
-        self._sleeping = True
         try:
             await asyncio.sleep(wait)
         finally:

@@ -42,8 +42,11 @@ class SlackDirectory:
         profile = user.get("profile") or {}
         info = UserInfo(
             user_id=user_id,
-            display_name=profile.get("display_name") or user.get("real_name")
-            or profile.get("real_name") or user.get("name") or user_id,
+            display_name=profile.get("display_name")
+            or user.get("real_name")
+            or profile.get("real_name")
+            or user.get("name")
+            or user_id,
             timezone=user.get("tz") or "",
         )
         self._cache[user_id] = (time.monotonic() + self._ttl_s, info)

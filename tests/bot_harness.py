@@ -1,0 +1,174 @@
+"""The bot under test: the real runtime and HTTP front door, wired to FakeSlack and FakeOpenAI.
+
+    async with running_bot(tmp_path) as bot:
+        sent = await bot.mention("top 10 by revenue", files=[csv])
+        turn = await bot.finished(sent.ts)
+
+Everything is real except Slack and OpenAI: Bolt app, aiohttp server, signed requests,
+`openai` SDK on aiohttp, SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.app import bound_port, start_http, web_app
+from bot.records import StoredTurn
+from bot.runtime import Runtime, open_runtime
+from bot.settings import Settings
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import FakeSlack, UserMessage
+from tests.fakes.slack_events import EventSender, SentResponse
+
+SIGNING_SECRET = "test-signing-secret"
+FINISHED = ("done", "failed", "cancelled", "interrupted")
+POLL_INTERVAL = 0.01
+
+
+def settings_for(
+    slack: FakeSlack, openai: FakeOpenAI, database_url: str, **overrides: str
+) -> Settings:
+    env = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_FILE_HOSTS": slack.host,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": openai.base_url,
+        "ANALYST_MODEL": "test-model",
+        "DATABASE_URL": database_url,
+        "PORT": "0",
+        **overrides,
+    }
+    return Settings.from_env(env)
+
+
+async def wait_until(
+    predicate: Callable[[], Any], *, within: float = 10.0, what: str = "condition"
+) -> Any:
+    """Poll an observable condition until it holds (no fixed sleeps), or fail at the deadline."""
+    deadline = time.monotonic() + within
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+@dataclass
+class BotUnderTest:
+    slack: FakeSlack
+    openai: FakeOpenAI
+    runtime: Runtime
+    events: EventSender
+    url: str
+
+    @property
+    def team(self) -> str:
+        return self.slack.ws.team_id
+
+    async def mention(
+        self,
+        text: str,
+        *,
+        channel: str = "C0GENERAL",
+        user: str = "U0ALICE",
+        files: Sequence[dict[str, Any] | str] = (),
+        thread_ts: str | None = None,
+        deliver: str = "mention",
+    ) -> UserMessage:
+        """A user mentions the bot; Slack delivers `deliver` ("mention", "message", "both")."""
+        sent = self.slack.post_user_message(
+            channel, user, text, files=list(files), thread_ts=thread_ts, mention_bot=True
+        )
+        envelopes = {
+            "mention": [sent.app_mention_event],
+            "message": [sent.message_event],
+            "both": [sent.app_mention_event, sent.message_event],
+        }[deliver]
+        for envelope in envelopes:
+            assert envelope is not None
+            response = await self.events.send(envelope)
+            assert response.status == 200, response.body
+        return sent
+
+    async def say(
+        self,
+        text: str,
+        *,
+        channel: str = "C0GENERAL",
+        user: str = "U0ALICE",
+        files: Sequence[dict[str, Any] | str] = (),
+        thread_ts: str | None = None,
+    ) -> UserMessage:
+        """A user writes without mentioning the bot (Slack sends a `message` event)."""
+        sent = self.slack.post_user_message(
+            channel, user, text, files=list(files), thread_ts=thread_ts
+        )
+        response = await self.events.send(sent.message_event)
+        assert response.status == 200, response.body
+        return sent
+
+    async def send(self, envelope: dict[str, Any], **kwargs: Any) -> SentResponse:
+        return await self.events.send(envelope, **kwargs)
+
+    async def turn(self, message_ts: str, channel: str = "C0GENERAL") -> StoredTurn | None:
+        return await self.runtime.store.turns.find(self.team, channel, message_ts)
+
+    async def finished(
+        self, message_ts: str, channel: str = "C0GENERAL", within: float = 15.0
+    ) -> StoredTurn:
+        """Wait until the turn for this message has ended; returns its record."""
+
+        async def done() -> StoredTurn | None:
+            turn = await self.turn(message_ts, channel)
+            return turn if turn is not None and turn.status in FINISHED else None
+
+        result: StoredTurn = await wait_until(
+            done, within=within, what=f"turn for {message_ts} to finish"
+        )
+        return result
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path,
+    *,
+    database_url: str | None = None,
+    slack: FakeSlack | None = None,
+    openai: FakeOpenAI | None = None,
+    native_stream: bool = True,
+    **env: str,
+) -> AsyncIterator[BotUnderTest]:
+    """Start fakes (unless given), the bot runtime and its HTTP server on port 0."""
+    async with contextlib.AsyncExitStack() as stack:
+        if slack is None:
+            slack = await stack.enter_async_context(FakeSlack())
+        if openai is None:
+            openai = await stack.enter_async_context(FakeOpenAI())
+        url = database_url or f"sqlite:///{tmp_path / 'bot.db'}"
+        settings = settings_for(slack, openai, url, **env)
+        runtime = await stack.enter_async_context(
+            open_runtime(settings, native_stream=native_stream)
+        )
+        runner = await start_http(
+            web_app(runtime.app, health=runtime.health), port=0, host="127.0.0.1"
+        )
+        stack.push_async_callback(runner.cleanup)
+        base = f"http://127.0.0.1:{bound_port(runner)}"
+        events = await stack.enter_async_context(
+            EventSender(f"{base}/slack/events", SIGNING_SECRET)
+        )
+        yield BotUnderTest(slack, openai, runtime, events, base)
+        if report := openai.spec_report():
+            raise AssertionError(f"FakeOpenAI saw bad requests:\n{report}")

@@ -1,0 +1,93 @@
+"""Faults the fake Slack injects on demand (``slack.faults``).
+
+``method`` is a Web API method name ("chat.postMessage"), ``"*"`` for every method, or one of the
+raw routes: ``UPLOAD`` (POST to an upload URL) and ``DOWNLOAD`` (GET of a file URL). Faults with
+``times`` are consumed one per matching request; ``times=None`` lasts until ``clear()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UPLOAD = "<upload>"
+DOWNLOAD = "<download>"
+
+
+@dataclass
+class Fault:
+    kind: str  # "ratelimit", "error", "delay" or "drop"
+    method: str
+    times: int | None
+    retry_after: int = 1
+    error: str = "internal_error"
+    seconds: float = 0.0
+
+    def matches(self, method: str) -> bool:
+        return self.method in (method, "*") and (self.times is None or self.times > 0)
+
+    def consume(self) -> None:
+        if self.times is not None:
+            self.times -= 1
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self.html_downloads = False
+        self.streaming_error: str | None = None
+        self.update_per_minute: int | None = None
+
+    def ratelimit(self, method: str, retry_after: int = 1, times: int | None = 1) -> None:
+        """HTTP 429, header ``Retry-After``, body ``{"ok": false, "error": "ratelimited"}``."""
+        self._faults.append(Fault("ratelimit", method, times, retry_after=retry_after))
+
+    def error(self, method: str, error: str = "internal_error", times: int | None = 1) -> None:
+        """HTTP 200 ``{"ok": false, "error": error}`` without running the method."""
+        self._faults.append(Fault("error", method, times, error=error))
+
+    def delay(self, method: str, seconds: float, times: int | None = None) -> None:
+        """Answer normally, ``seconds`` late."""
+        self._faults.append(Fault("delay", method, times, seconds=seconds))
+
+    def drop(self, method: str, times: int | None = 1) -> None:
+        """Close the connection without an answer (the client sees ServerDisconnectedError).
+
+        Note: AsyncWebClient's default retry handler retries one connection error, so a single
+        drop is invisible to a default client; use ``times=2`` or ``retry_handlers=[]``.
+        """
+        self._faults.append(Fault("drop", method, times))
+
+    def disable_streaming(self, error: str = "channel_type_not_supported") -> None:
+        """chat.startStream fails with ``error`` (as where streaming is unavailable)."""
+        self.streaming_error = error
+
+    def html_for_downloads(self, enabled: bool = True) -> None:
+        """File URLs answer the HTML login page even with a valid token (missing files:read)."""
+        self.html_downloads = enabled
+
+    def update_rate_limit(self, per_minute: int | None) -> None:
+        """Enforce Slack's Tier 3 budget on chat.update with 429s (None turns it off)."""
+        self.update_per_minute = per_minute
+
+    def clear(self) -> None:
+        """Remove every fault and switch the modes (downloads, streaming, update limit) off."""
+        self._faults.clear()
+        self.html_downloads = False
+        self.streaming_error = None
+        self.update_per_minute = None
+
+    def take_delay(self, method: str) -> float:
+        total = 0.0
+        for fault in self._faults:
+            if fault.kind == "delay" and fault.matches(method):
+                fault.consume()
+                total += fault.seconds
+        return total
+
+    def take(self, method: str) -> Fault | None:
+        """The first pending ratelimit/error/drop fault for ``method``, consumed."""
+        for fault in self._faults:
+            if fault.kind != "delay" and fault.matches(method):
+                fault.consume()
+                return fault
+        return None

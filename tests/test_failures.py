@@ -1,0 +1,299 @@
+"""Every failure gets a clear message in the thread, the status cleared, the turn failed, and
+nothing posted twice."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot import messages
+from tests.bot_harness import BotUnderTest, running_bot
+from tests.fakes.scripted_model import (
+    CodeRun,
+    ContainerExpiresMidTurn,
+    Drop,
+    ErrorEvent,
+    GeneratedFile,
+    HttpError,
+    ResponseFailed,
+    ResponseIncomplete,
+    ScriptedTurn,
+    Stall,
+    tiny_png,
+)
+
+LONG_TEXT = "The analysis shows steady growth across all regions this year. " * 4
+
+
+@pytest.fixture
+async def bot(tmp_path: Path):
+    async with running_bot(
+        tmp_path,
+        ANALYST_STREAM_IDLE_TIMEOUT_S="1",
+        ANALYST_RATE_LIMIT_WAIT_S="5",
+        ANALYST_MAX_FILE_MB="1",
+    ) as running:
+        yield running
+
+
+def thread_texts(bot: BotUnderTest, ts: str, channel: str = "C0GENERAL") -> list[str]:
+    return [m.text_content() for m in bot.slack.bot_messages(channel, ts)]
+
+
+async def ask_and_fail(
+    bot: BotUnderTest, *, files=(), text: str = "analyse this"
+) -> tuple[str, list[str]]:
+    sent = await bot.mention(text, files=files)
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "failed"
+    assert bot.slack.current_status("C0GENERAL", sent.ts) == ""
+    return turn.error_code or "", thread_texts(bot, sent.ts)
+
+
+def expect_only_message(texts: list[str], code: str) -> None:
+    expected = messages.error_text(code)
+    assert texts == [expected], texts
+
+
+async def test_unsupported_file_type(bot: BotUnderTest) -> None:
+    exe = bot.slack.add_file(
+        "setup.exe", b"MZ\x90\x00", filetype="binary", mimetype="application/octet-stream"
+    )
+    code, texts = await ask_and_fail(bot, files=[exe])
+    assert code == "file_unsupported"
+    assert len(texts) == 1
+    assert "setup.exe" in texts[0]
+    assert "EXE" in texts[0]
+    assert bot.slack.downloads == []
+    assert bot.openai.requests_to("POST", "/responses") == []
+
+
+async def test_file_over_the_limit_is_refused_before_download(bot: BotUnderTest) -> None:
+    big = bot.slack.add_file("big.csv", b"a,b\n" + b"1,2\n" * 400_000, filetype="csv")
+    code, texts = await ask_and_fail(bot, files=[big])
+    assert code == "file_too_large"
+    assert "big.csv" in texts[0]
+    assert "1 MB limit" in texts[0]
+    assert bot.slack.downloads == []
+
+
+async def test_html_instead_of_the_file_names_the_likely_cause(bot: BotUnderTest) -> None:
+    bot.slack.faults.html_for_downloads()
+    csv = bot.slack.add_file("sales.csv", b"region,revenue\nnorth,10\n", filetype="csv")
+    code, texts = await ask_and_fail(bot, files=[csv])
+    assert code == "file_not_downloadable"
+    assert "files:read" in texts[0]
+    assert "sales.csv" in texts[0]
+    assert bot.openai.requests_to("POST", "/files") == []
+
+
+async def test_empty_file(bot: BotUnderTest) -> None:
+    empty = bot.slack.add_file("empty.csv", b"", filetype="csv")
+    code, texts = await ask_and_fail(bot, files=[empty])
+    assert code == "file_empty"
+    assert "empty.csv" in texts[0]
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (
+            HttpError(
+                401, "invalid_api_key", "Incorrect API key provided", type="invalid_request_error"
+            ),
+            "engine_auth",
+        ),
+        (
+            HttpError(
+                429,
+                "insufficient_quota",
+                "You exceeded your current quota",
+                type="insufficient_quota",
+            ),
+            "engine_quota",
+        ),
+        (
+            HttpError(
+                429, "rate_limit_exceeded", "Rate limit reached", headers={"retry-after": "120"}
+            ),
+            "engine_rate_limited",
+        ),
+        (HttpError(500, "server_error", "The server had an error"), "engine_failed"),
+        (ResponseFailed(code="server_error"), "engine_failed"),
+        (ResponseIncomplete(reason="content_filter"), "engine_refused"),
+    ],
+)
+async def test_openai_errors_become_clear_messages(bot: BotUnderTest, failure, code) -> None:
+    bot.openai.model.enqueue(ScriptedTurn(text="never shown", failure=failure))
+    got, texts = await ask_and_fail(bot)
+    assert got == code
+    expect_only_message(texts, code)
+    assert len(bot.openai.requests_to("POST", "/responses")) == 1  # never blindly retried
+
+
+async def test_rate_limits_are_waited_out_within_the_budget(bot: BotUnderTest) -> None:
+    limited = HttpError(
+        429, "rate_limit_exceeded", "Rate limit reached", headers={"retry-after": "0.2"}
+    )
+    bot.openai.model.enqueue(
+        ScriptedTurn(failure=limited),
+        ScriptedTurn(failure=limited),
+        ScriptedTurn(text="Answered after waiting."),
+    )
+    sent = await bot.mention("question")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done"
+    assert len(bot.openai.requests_to("POST", "/responses")) == 3
+    assert any("Answered after waiting." in t for t in thread_texts(bot, sent.ts))
+
+
+async def test_refusal(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(ScriptedTurn(refusal="I can't help with that."))
+    code, texts = await ask_and_fail(bot)
+    assert code == "engine_refused"
+    expect_only_message(texts, "engine_refused")
+
+
+async def test_incomplete_answer_keeps_the_text_and_adds_a_note(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text=LONG_TEXT, text_deltas=10, failure=ResponseIncomplete(after_text_deltas=5)
+        )
+    )
+    code, texts = await ask_and_fail(bot)
+    assert code == "engine_incomplete"
+    assert len(texts) == 1
+    assert texts[0].startswith("The analysis shows steady growth")
+    assert messages.INCOMPLETE_NOTE in texts[0]
+
+
+async def test_error_event_mid_stream_keeps_text_and_appends_the_error(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text=LONG_TEXT, text_deltas=10, failure=ErrorEvent(after_text_deltas=4, nested=True)
+        )
+    )
+    code, texts = await ask_and_fail(bot)
+    assert code == "engine_failed"
+    assert len(texts) == 2
+    assert texts[0].startswith("The analysis shows steady growth")
+    assert texts[1] == messages.error_text("engine_failed")
+
+
+async def test_flat_error_event_is_handled_too(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text=LONG_TEXT,
+            text_deltas=10,
+            failure=ErrorEvent(after_text_deltas=2, nested=False, code="rate_limit_exceeded"),
+        )
+    )
+    code, texts = await ask_and_fail(bot)
+    assert code == "engine_rate_limited"
+    assert texts[-1] == messages.error_text("engine_rate_limited")
+
+
+async def test_dropped_stream(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(text=LONG_TEXT, text_deltas=10, failure=Drop(after_text_deltas=3))
+    )
+    code, texts = await ask_and_fail(bot)
+    assert code == "engine_stream_dropped"
+    assert texts[-1] == messages.error_text("engine_stream_dropped")
+
+
+async def test_stalled_stream_times_out(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(text=LONG_TEXT, text_deltas=10, failure=Stall(after_text_deltas=2))
+    )
+    code, texts = await ask_and_fail(bot)
+    assert code == "engine_timeout"
+    assert texts[-1] == messages.error_text("engine_timeout")
+    await bot.openai.wait_for(lambda: bot.openai.closed_streams)  # the stream was let go
+
+
+async def test_container_expiring_mid_turn_is_recovered_once(bot: BotUnderTest) -> None:
+    chart = tiny_png()
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text="never finished",
+            runs=(CodeRun("df = load()", logs="ok"),),
+            failure=ContainerExpiresMidTurn(after_run_index=0),
+        ),
+        ScriptedTurn(
+            text="Recovered: [chart](sandbox:/mnt/data/c.png)",
+            runs=(CodeRun("plot()", files=(GeneratedFile("c.png", chart),)),),
+        ),
+    )
+    csv = bot.slack.add_file("sales.csv", b"region,revenue\nnorth,10\n", filetype="csv")
+    sent = await bot.mention("chart it", files=[csv])
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    requests = [r.json for r in bot.openai.requests_to("POST", "/responses")]
+    assert len(requests) == 2
+    assert requests[0]["tools"][0]["container"] != requests[1]["tools"][0]["container"]
+    texts = thread_texts(bot, sent.ts)
+    assert any("Recovered" in t for t in texts)
+    assert not any(":warning:" in t for t in texts)
+    assert [f.content for f in bot.slack.uploaded_files] == [chart]
+
+
+async def test_unexpected_error_gives_a_reference_that_is_logged(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text="chart: [c](sandbox:/mnt/data/c.png)",
+            runs=(CodeRun("plot()", files=(GeneratedFile("c.png", tiny_png()),)),),
+        )
+    )
+    bot.slack.faults.error("files.completeUploadExternal", "fatal_error")
+    with caplog.at_level(logging.ERROR, logger="bot.service"):
+        code, texts = await ask_and_fail(bot)
+    assert code == "internal"
+    match = re.search(r"`([0-9a-f]{8})`", texts[-1])
+    assert match, texts
+    assert match.group(1) in caplog.text
+    assert "fatal_error" not in texts[-1]  # never echo vendor errors into the channel
+
+
+async def test_token_never_goes_to_a_host_outside_the_allow_list(bot: BotUnderTest) -> None:
+    seen: list[str | None] = []
+
+    async def evil(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        return web.Response(body=b"a,b\n1,2\n", content_type="text/csv")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", evil)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "localhost", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        stolen = bot.slack.add_file("data.csv", b"a,b\n1,2\n", filetype="csv")
+        stolen = {
+            **stolen,
+            "url_private_download": f"http://localhost:{port}/steal/data.csv",
+            "url_private": f"http://localhost:{port}/steal/data.csv",
+        }
+        sent = bot.slack.post_user_message("C0GENERAL", "U0ALICE", "look", mention_bot=True)
+        envelope = sent.app_mention_event
+        assert envelope is not None
+        envelope["event"]["files"] = [stolen]
+        assert (await bot.send(envelope)).status == 200
+        turn = await bot.finished(sent.ts)
+        assert turn.status == "failed"
+        assert turn.error_code == "file_not_downloadable"
+        assert seen == []  # never even contacted, so no token
+        async with aiohttp.ClientSession() as http, http.get(f"http://localhost:{port}/x"):
+            pass
+        assert seen == [None]  # the server works; the bot just never called it
+    finally:
+        await runner.cleanup()
