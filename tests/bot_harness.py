@@ -31,10 +31,9 @@ FINISHED = ("done", "failed", "cancelled", "interrupted")
 POLL_INTERVAL = 0.01
 
 
-def settings_for(
-    slack: FakeSlack, openai: FakeOpenAI, database_url: str, **overrides: str
-) -> Settings:
-    env = {
+def bot_env(slack: FakeSlack, openai: FakeOpenAI, database_url: str) -> dict[str, str]:
+    """The environment of a bot pointed at the fakes."""
+    return {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
@@ -43,10 +42,13 @@ def settings_for(
         "OPENAI_BASE_URL": openai.base_url,
         "ANALYST_MODEL": "test-model",
         "DATABASE_URL": database_url,
-        "PORT": "0",
-        **overrides,
     }
-    return Settings.from_env(env)
+
+
+def settings_for(
+    slack: FakeSlack, openai: FakeOpenAI, database_url: str, **overrides: str
+) -> Settings:
+    return Settings.from_env({**bot_env(slack, openai, database_url), "PORT": "0", **overrides})
 
 
 async def wait_until(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.bot_harness import SIGNING_SECRET, running_bot, wait_until
+from tests.bot_harness import SIGNING_SECRET, bot_env, running_bot, wait_until
 from tests.conftest import DATASETS, REPO
 from tests.fakes import slack_events
 from tests.fakes.openai_api import FakeOpenAI
@@ -41,15 +41,8 @@ async def bot_process(
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(REPO),
         "HOME": str(workdir),
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "SLACK_FILE_HOSTS": slack.host,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": openai.base_url,
-        "ANALYST_MODEL": "test-model",
-        "DATABASE_URL": database_url,
         "PORT": str(port),
+        **bot_env(slack, openai, database_url),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

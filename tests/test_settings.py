@@ -88,13 +88,13 @@ def test_file_hosts_and_loopback_urls() -> None:
     settings = Settings.from_env(
         {
             **VALID,
-            "SLACK_FILE_HOSTS": "files.slack.com, 127.0.0.1:8080",
-            "SLACK_API_URL": "http://127.0.0.1:8080/api",
+            "SLACK_FILE_HOSTS": "files.slack.com, 127.0.0.1:18080",
+            "SLACK_API_URL": "http://127.0.0.1:18080/api",
             "OPENAI_BASE_URL": "http://localhost:9000/v1",
         }
     )
-    assert settings.slack_file_hosts == ("files.slack.com", "127.0.0.1:8080")
-    assert settings.slack_api_url == "http://127.0.0.1:8080/api/"
+    assert settings.slack_file_hosts == ("files.slack.com", "127.0.0.1:18080")
+    assert settings.slack_api_url == "http://127.0.0.1:18080/api/"
     assert settings.openai_base_url == "http://localhost:9000/v1"
 
 
