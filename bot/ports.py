@@ -89,9 +89,13 @@ class Threads(Protocol):
 
     async def is_engaged(self, key: ThreadKey) -> bool: ...
 
-    async def set_conversation(self, thread_id: int, conversation_id: str) -> None: ...
-
-    async def set_container(self, thread_id: int, container_id: str | None) -> None: ...
+    async def bind(
+        self,
+        thread_id: int,
+        *,
+        conversation_id: str | None = None,
+        container_id: str | None = None,
+    ) -> None: ...
 
     async def find_file(self, team_id: str, slack_file_id: str) -> StoredFile | None: ...
 
@@ -125,6 +129,8 @@ class Threads(Protocol):
 class Turns(Protocol):
     """The durable turn queue (see `store.turns.TurnQueue`)."""
 
+    async def add(self, turn: Turn) -> int | None: ...
+
     async def record(self, turn: Turn) -> StoredTurn | None: ...
 
     async def get(self, turn_id: int) -> StoredTurn | None: ...
@@ -132,15 +138,6 @@ class Turns(Protocol):
     async def claim(self, owner: str, *, limit: int, lease_s: float) -> list[StoredTurn]: ...
 
     async def renew(self, owner: str, turn_ids: list[int], *, lease_s: float) -> set[int]: ...
-
-    async def note_progress(
-        self,
-        turn_id: int,
-        *,
-        response_id: str | None = None,
-        last_sequence: int | None = None,
-        reply_ts: str | None = None,
-    ) -> None: ...
 
     async def finish(self, turn_id: int, outcome: TurnOutcome, *, owner: str | None) -> bool: ...
 

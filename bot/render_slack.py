@@ -9,7 +9,7 @@ cleared by `close()`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -87,7 +87,7 @@ class SlackRenderer:
         if note:
             await self._text(("\n\n" if self.has_output else "") + note)
         for writer in self._writers:
-            await writer.close()
+            await self._tracked(writer, writer.close())
 
     async def post_files(self, files: Sequence[ProducedFile]) -> dict[str, str]:
         """Upload files into the thread in one message; returns container path → permalink."""
@@ -98,6 +98,7 @@ class SlackRenderer:
             thread_ts=self._key.thread_ts,
             file_uploads=[{"content": f.data, "filename": f.name, "title": f.name} for f in files],
         )
+        self._replied()
         posted = {info.get("name"): info for info in response.get("files") or []}
         return {
             f.path: str(posted[f.name].get("permalink") or posted[f.name].get("url_private"))
@@ -122,6 +123,7 @@ class SlackRenderer:
             unfurl_links=False,
             unfurl_media=False,
         )
+        self._replied()
 
     async def restart(self, note: str) -> None:
         """Start the answer over (e.g. on a fresh container), noting why if text was shown."""
@@ -133,12 +135,23 @@ class SlackRenderer:
         """End any open message and clear the status indicator, whatever happened."""
         for writer in self._writers:
             try:
-                await writer.close()
+                await self._tracked(writer, writer.close())
             except SlackApiError as error:
                 logger.warning(
                     "closing a message in %s failed: %s", self._key, error.response.get("error")
                 )
-        await self.status("")
+        await self.status("")  # a no-op when a reply since the last status already cleared it
+
+    def _replied(self) -> None:
+        # Slack clears the thread's status when the app replies in it.
+        self._status = ""
+
+    async def _tracked(self, writer: MessageWriter, write: Awaitable[None]) -> None:
+        """Run a write; note it when it posted the writer's message (a reply)."""
+        before = writer.ts
+        await write
+        if before is None and writer.ts is not None:
+            self._replied()
 
     async def _text(self, text: str) -> None:
         if not text:
@@ -146,11 +159,13 @@ class SlackRenderer:
         for piece in self._pages.feed(text):
             if piece.new_page or not self._writers:
                 if self._writers:
-                    await self._writers[-1].close()
+                    await self._tracked(self._writers[-1], self._writers[-1].close())
                 self._writers.append(self._new_writer())
                 self._raw.append("")
             self._raw[-1] += piece.text
-            await self._writers[-1].append(defuse(hide_links(piece.text)))
+            writer = self._writers[-1]
+            update = writer.append(defuse(hide_links(piece.text)))
+            await (update if writer.ts else self._tracked(writer, update))
 
     def _new_writer(self) -> MessageWriter:
         return MessageWriter(

@@ -157,7 +157,10 @@ async def serve(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings) as runtime:
-        application = web_app(runtime.app, health=runtime.health, events=settings.mode == "http")
+        secret = settings.slack_signing_secret if settings.mode == "http" else None
+        application, endpoint = web_app(
+            runtime.app, health=runtime.health, signing_secret=secret.reveal() if secret else None
+        )
         runner = await start_http(application, port=settings.port)
         socket_mode = None
         if settings.mode == "socket":
@@ -171,6 +174,8 @@ async def serve(settings: Settings) -> None:
             if socket_mode is not None:
                 await socket_mode.close_async()  # type: ignore[no-untyped-call]
             await runner.cleanup()
+            if endpoint is not None:
+                await endpoint.drain()
 
 
 def _reveal(secret: Secret | None) -> str:

@@ -93,14 +93,14 @@ class AnalystService:
         self._submitting += 1
         self._intake_idle.clear()
         try:
-            recorded = await self._store.turns.record(turn)
+            turn_id = await self._store.turns.add(turn)
         finally:
             self._submitting -= 1
             if not self._submitting:
                 self._intake_idle.set()
-        if recorded is not None:
+        if turn_id is not None:
             self._wake()
-        return recorded is not None
+        return turn_id is not None
 
     async def quiesce(self) -> None:
         """Wait (up to 5 s) for listeners still recording turns (Bolt runs them untracked)."""
@@ -163,7 +163,7 @@ class AnalystService:
 
         new_ids = await self._workspace.add_files(thread, turn.files, reading)
         new_ids |= await self._context_files(thread, prior, reading)
-        workspace = await self._workspace.prepare(thread.id, new_slack_ids=new_ids)
+        workspace = await self._workspace.prepare(thread, new_slack_ids=new_ids)
         record.mark("ready_s")
         finished, workspace = await self._respond(
             stored, thread, workspace, prior, renderer, record, new_ids=new_ids
@@ -218,7 +218,7 @@ class AnalystService:
                 logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
                 await renderer.restart(RESTART_NOTE)
                 workspace = await self._workspace.prepare(
-                    thread.id, new_slack_ids=new_ids, force_new_container=True
+                    thread, new_slack_ids=new_ids, force_new_container=True
                 )
         raise AssertionError("unreachable")
 
@@ -230,14 +230,13 @@ class AnalystService:
             if isinstance(event, ResponseStarted):
                 record.response_id, record.since = event.response_id, event.created_at
                 record.mark("model_started_s")
-                await self._store.turns.note_progress(stored.id, response_id=event.response_id)
             elif isinstance(event, CodeFinished):
                 record.code_runs.append({"code": event.code, "logs": event.logs, "ok": event.ok})
             elif isinstance(event, Finished):
                 record.usage = event.usage
                 record.mark("model_finished_s")
                 finished = event
-            else:
+            elif "first_event_s" not in record.timings:
                 record.mark("first_event_s")
             await renderer.show(event)
         if finished is None:  # the engine raises instead; this is a safety net
@@ -252,6 +251,8 @@ class AnalystService:
         renderer: Renderer,
         record: _Record,
     ) -> None:
+        if not record.code_runs and not finished.citations:
+            return  # only code writes files: nothing to look for
         produced = await outputs.collect(
             self._engine,
             container_id=workspace.container_id,

@@ -84,16 +84,27 @@ class WorkspaceBuilder:
         return {f.id for f in complete}
 
     async def prepare(
-        self, thread_id: int, *, new_slack_ids: set[str], force_new_container: bool = False
+        self, thread: ThreadState, *, new_slack_ids: set[str], force_new_container: bool = False
     ) -> Workspace:
-        thread = await self._store.threads.get(thread_id)
-        conversation_id = thread.conversation_id
-        if conversation_id is None:
-            conversation_id = await self._engine.new_conversation(thread.key)
-            await self._store.threads.set_conversation(thread.id, conversation_id)
-        container_id, restarted = await self._container(thread, force_new_container)
+        (
+            (conversation_id, new_conversation),
+            (container_id, restarted, new_container),
+        ) = await asyncio.gather(
+            self._conversation(thread), self._container(thread, force_new_container)
+        )
+        if new_conversation or new_container:
+            await self._store.threads.bind(
+                thread.id,
+                conversation_id=conversation_id if new_conversation else None,
+                container_id=container_id if new_container else None,
+            )
         files = await self._place_all(thread.id, container_id, new_slack_ids)
         return Workspace(conversation_id, container_id, files, restarted)
+
+    async def _conversation(self, thread: ThreadState) -> tuple[str, bool]:
+        if thread.conversation_id:
+            return thread.conversation_id, False
+        return await self._engine.new_conversation(thread.key), True
 
     async def _store_file(self, key: ThreadKey, file: SlackFile) -> StoredFile:
         known = await self._store.threads.find_file(key.team_id, file.id)
@@ -110,16 +121,16 @@ class WorkspaceBuilder:
             openai_file_id=relayed.openai_file_id,
         )
 
-    async def _container(self, thread: ThreadState, force_new: bool) -> tuple[str, bool]:
+    async def _container(self, thread: ThreadState, force_new: bool) -> tuple[str, bool, bool]:
+        """(container id, the Python session restarted, the container is new)."""
         if thread.container_id and not force_new:
             if await self._engine.container_alive(thread.container_id):
-                return thread.container_id, False
+                return thread.container_id, False, False
             logger.info(
                 "container %s of %s expired; creating a new one", thread.container_id, thread.key
             )
         container_id = await self._engine.new_container(thread.key)
-        await self._store.threads.set_container(thread.id, container_id)
-        return container_id, thread.container_id is not None
+        return container_id, thread.container_id is not None, True
 
     async def _place_all(
         self, thread_id: int, container_id: str, new_slack_ids: set[str]

@@ -11,20 +11,21 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.artifacts import ArtifactStore, ChannelSettings
-from store.database import open_database
+from store.database import Database, open_database
 from store.threads import ThreadStore
 from store.turns import TurnQueue
 
 
 class Store:
-    """The store's parts, sharing one engine."""
+    """The store's parts, sharing one database."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.threads = ThreadStore(engine)
-        self.turns = TurnQueue(engine)
-        self.artifacts = ArtifactStore(engine)
-        self.channels = ChannelSettings(engine)
+        db = Database(engine)
+        self.threads = ThreadStore(db)
+        self.turns = TurnQueue(db)
+        self.artifacts = ArtifactStore(db)
+        self.channels = ChannelSettings(db)
 
 
 @asynccontextmanager

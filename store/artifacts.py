@@ -6,10 +6,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.records import Artifact
-from store.database import dialect_insert
+from store.database import Database
 from store.schema import artifacts, channel_settings, feedback
 
 
@@ -20,24 +19,23 @@ def _now() -> datetime:
 class ArtifactStore:
     """What each turn produced and what people thought of it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def add(self, artifact: Artifact) -> bool:
         """Record a posted artifact; False if the turn already has one with these bytes."""
-        insert = dialect_insert(self._engine.dialect.name)
         stmt = (
-            insert(artifacts)
+            self._db.insert(artifacts)
             .values(**asdict(artifact), created_at=_now())
             .on_conflict_do_nothing(index_elements=["turn_id", "sha256"])
             .returning(artifacts.c.id)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def for_turn(self, turn_id: int) -> list[Artifact]:
         query = select(artifacts).where(artifacts.c.turn_id == turn_id).order_by(artifacts.c.id)
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [
             Artifact(
@@ -54,44 +52,42 @@ class ArtifactStore:
 
     async def set_feedback(self, turn_id: int, user_id: str, value: str) -> None:
         """Store (or change) one person's verdict on an answer."""
-        insert = dialect_insert(self._engine.dialect.name)
-        stmt = insert(feedback).values(
+        stmt = self._db.insert(feedback).values(
             turn_id=turn_id, user_id=user_id, value=value, created_at=_now()
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["turn_id", "user_id"], set_={"value": value, "created_at": _now()}
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(stmt)
 
     async def feedback_for(self, turn_id: int) -> dict[str, str]:
         query = select(feedback.c.user_id, feedback.c.value).where(feedback.c.turn_id == turn_id)
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             return {row.user_id: row.value for row in (await conn.execute(query)).all()}
 
 
 class ChannelSettings:
     """Per-channel switches; a channel without a row has the defaults."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def auto_profile(self, team_id: str, channel_id: str) -> bool:
         query = select(channel_settings.c.auto_profile).where(
             channel_settings.c.team_id == team_id, channel_settings.c.channel_id == channel_id
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             value = (await conn.execute(query)).scalar_one_or_none()
         return True if value is None else bool(value)
 
     async def set_auto_profile(self, team_id: str, channel_id: str, enabled: bool) -> None:
-        insert = dialect_insert(self._engine.dialect.name)
-        stmt = insert(channel_settings).values(
+        stmt = self._db.insert(channel_settings).values(
             team_id=team_id, channel_id=channel_id, auto_profile=enabled, updated_at=_now()
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["team_id", "channel_id"],
             set_={"auto_profile": enabled, "updated_at": _now()},
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(stmt)

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.records import StoredFile, ThreadFile, ThreadState
 from bot.turns import ThreadKey
-from store.database import dialect_insert
+from store.database import Database, dialect_insert
 from store.schema import files, thread_files, threads
 
 
@@ -44,8 +44,7 @@ def _stored_file(row: Row[Any]) -> StoredFile:
 async def upsert_thread(conn: AsyncConnection, key: ThreadKey, *, engage: bool) -> int:
     """Create the thread row if needed (optionally marking it engaged); return its id."""
     now = _now()
-    insert = dialect_insert(conn.dialect.name)
-    stmt = insert(threads).values(
+    stmt = dialect_insert(conn.dialect.name)(threads).values(
         team_id=key.team_id,
         channel_id=key.channel_id,
         thread_ts=key.thread_ts,
@@ -65,12 +64,12 @@ async def upsert_thread(conn: AsyncConnection, key: ThreadKey, *, engage: bool) 
 class ThreadStore:
     """Thread rows and the files attached to them."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def engage(self, key: ThreadKey) -> ThreadState:
         """Mark a thread as one the bot answers in without a mention."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             thread_id = await upsert_thread(conn, key, engage=True)
         return await self.get(thread_id)
 
@@ -80,7 +79,7 @@ class ThreadStore:
             threads.c.channel_id == key.channel_id,
             threads.c.thread_ts == key.thread_ts,
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return thread_state(row) if row else None
 
@@ -89,19 +88,25 @@ class ThreadStore:
         return bool(state and state.engaged)
 
     async def get(self, thread_id: int) -> ThreadState:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(select(threads).where(threads.c.id == thread_id))).one()
         return thread_state(row)
 
-    async def set_conversation(self, thread_id: int, conversation_id: str) -> None:
-        await self._update(thread_id, conversation_id=conversation_id)
-
-    async def set_container(self, thread_id: int, container_id: str | None) -> None:
-        await self._update(thread_id, container_id=container_id)
-
-    async def _update(self, thread_id: int, **values: Any) -> None:
+    async def bind(
+        self,
+        thread_id: int,
+        *,
+        conversation_id: str | None = None,
+        container_id: str | None = None,
+    ) -> None:
+        """Record the thread's conversation and/or (new) container; None leaves one as is."""
+        values = {
+            k: v
+            for k, v in {"conversation_id": conversation_id, "container_id": container_id}.items()
+            if v is not None
+        }
         stmt = update(threads).where(threads.c.id == thread_id).values(updated_at=_now(), **values)
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(stmt)
 
     # Files -------------------------------------------------------------------------------
@@ -110,7 +115,7 @@ class ThreadStore:
         query = select(files).where(
             files.c.team_id == team_id, files.c.slack_file_id == slack_file_id
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return _stored_file(row) if row else None
 
@@ -126,9 +131,8 @@ class ThreadStore:
         openai_file_id: str,
     ) -> StoredFile:
         """Remember an upload; if another worker saved the same Slack file first, keep theirs."""
-        insert = dialect_insert(self._engine.dialect.name)
         stmt = (
-            insert(files)
+            self._db.insert(files)
             .values(
                 team_id=team_id,
                 slack_file_id=slack_file_id,
@@ -141,7 +145,7 @@ class ThreadStore:
             )
             .on_conflict_do_nothing(index_elements=["team_id", "slack_file_id"])
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(stmt)
         saved = await self.find_file(team_id, slack_file_id)
         assert saved is not None
@@ -149,13 +153,12 @@ class ThreadStore:
 
     async def attach_file(self, thread_id: int, file_id: int) -> None:
         """Make a file part of a thread (idempotent)."""
-        insert = dialect_insert(self._engine.dialect.name)
         stmt = (
-            insert(thread_files)
+            self._db.insert(thread_files)
             .values(thread_id=thread_id, file_id=file_id, created_at=_now())
             .on_conflict_do_nothing(index_elements=["thread_id", "file_id"])
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(stmt)
 
     async def thread_files(self, thread_id: int) -> list[ThreadFile]:
@@ -171,7 +174,7 @@ class ThreadStore:
             .where(thread_files.c.thread_id == thread_id)
             .order_by(thread_files.c.created_at, files.c.id)
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [
             ThreadFile(
@@ -200,5 +203,5 @@ class ThreadStore:
                 container_id=container_id, container_file_id=container_file_id, container_path=path
             )
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(stmt)

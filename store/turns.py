@@ -9,19 +9,17 @@ UPDATE … RETURNING, atomic on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.records import StoredTurn, TurnOutcome
 from bot.turns import SlackFile, ThreadKey, Turn
-from store.database import dialect_insert
+from store.database import Database
+from store.intake import TurnIntake
 from store.schema import FINISHED_STATUSES, threads, turns
-from store.threads import upsert_thread
 
 logger = logging.getLogger(__name__)
 
@@ -77,40 +75,19 @@ def _key(row: Row[Any]) -> ThreadKey:
 class TurnQueue:
     """Durable per-thread queue of turns."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._intake = TurnIntake(db)
+
+    async def add(self, turn: Turn) -> int | None:
+        """Record a turn and engage its thread; its id, or None if this message was already
+        recorded (Slack retries, app_mention/message twins). Concurrent calls share a batch."""
+        return await self._intake.add(turn)
 
     async def record(self, turn: Turn) -> StoredTurn | None:
-        """Record a turn and engage its thread; None if this message was already recorded."""
-        now = _now()
-        insert = dialect_insert(self._engine.dialect.name)
-        async with self._engine.begin() as conn:
-            thread_id = await upsert_thread(conn, turn.key, engage=True)
-            stmt = (
-                insert(turns)
-                .values(
-                    thread_id=thread_id,
-                    team_id=turn.key.team_id,
-                    channel_id=turn.key.channel_id,
-                    message_ts=turn.message_ts,
-                    user_id=turn.user_id,
-                    text=turn.text,
-                    files=[asdict(f) for f in turn.files],
-                    channel_type=turn.channel_type,
-                    source=turn.source,
-                    gather_context=turn.gather_context,
-                    retry_of=turn.retry_of,
-                    status="queued",
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "message_ts"])
-                .returning(turns.c.id)
-            )
-            turn_id = (await conn.execute(stmt)).scalar_one_or_none()
-        if turn_id is None:
-            logger.info("duplicate delivery of message %s in %s ignored", turn.message_ts, turn.key)
-            return None
-        return await self.get(turn_id)
+        """`add`, returning the stored turn."""
+        turn_id = await self.add(turn)
+        return None if turn_id is None else await self.get(turn_id)
 
     async def get(self, turn_id: int) -> StoredTurn | None:
         found = await self.get_many([turn_id])
@@ -121,7 +98,7 @@ class TurnQueue:
         if not turn_ids:
             return []
         query = _WITH_THREAD.where(turns.c.id.in_(turn_ids)).order_by(turns.c.id)
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [stored_turn(row, _key(row)) for row in rows]
 
@@ -131,7 +108,7 @@ class TurnQueue:
             turns.c.channel_id == channel_id,
             turns.c.message_ts == message_ts,
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return stored_turn(row, _key(row)) if row else None
 
@@ -178,7 +155,7 @@ class TurnQueue:
             .returning(turns.c.id)
         )
         try:
-            async with self._engine.begin() as conn:
+            async with self._db.write() as conn:
                 ids = list((await conn.execute(stmt)).scalars())
         except IntegrityError:
             # Another claimer started a turn of the same thread in between: nothing for us now.
@@ -198,31 +175,8 @@ class TurnQueue:
             .values(lease_expires_at=_now() + timedelta(seconds=lease_s))
             .returning(turns.c.id)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             return set((await conn.execute(stmt)).scalars())
-
-    async def note_progress(
-        self,
-        turn_id: int,
-        *,
-        response_id: str | None = None,
-        last_sequence: int | None = None,
-        reply_ts: str | None = None,
-    ) -> None:
-        """Keep what is needed to resume or report a running turn after a crash."""
-        values = {
-            k: v
-            for k, v in {
-                "response_id": response_id,
-                "last_sequence": last_sequence,
-                "reply_ts": reply_ts,
-            }.items()
-            if v is not None
-        }
-        if not values:
-            return
-        async with self._engine.begin() as conn:
-            await conn.execute(update(turns).where(turns.c.id == turn_id).values(**values))
 
     async def finish(self, turn_id: int, outcome: TurnOutcome, *, owner: str | None) -> bool:
         """Record how a turn ended. With `owner`, only if that owner still holds it."""
@@ -245,7 +199,7 @@ class TurnQueue:
             if getattr(outcome, name) is not None:
                 values[name] = getattr(outcome, name)
         stmt = update(turns).where(*conditions).values(**values).returning(turns.c.id)
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             return (await conn.execute(stmt)).first() is not None
 
     async def interrupt_expired(self) -> list[StoredTurn]:
@@ -262,7 +216,7 @@ class TurnQueue:
             )
             .returning(turns.c.id)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             ids = list((await conn.execute(stmt)).scalars())
         return await self.get_many(ids)
 
@@ -276,11 +230,11 @@ class TurnQueue:
                 me.c.id == turn_id, turns.c.id < turn_id, turns.c.status.in_(("queued", "running"))
             )
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             return int((await conn.execute(query)).scalar_one())
 
     async def has_work(self) -> bool:
         """Whether any turn is queued (for the worker's idle wait)."""
         query = select(exists().where(turns.c.status == "queued"))
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             return bool((await conn.execute(query)).scalar_one())

@@ -163,9 +163,12 @@ async def running_bot(
         runtime = await stack.enter_async_context(
             open_runtime(settings, native_stream=native_stream)
         )
-        runner = await start_http(
-            web_app(runtime.app, health=runtime.health), port=0, host="127.0.0.1"
+        application, endpoint = web_app(
+            runtime.app, health=runtime.health, signing_secret=SIGNING_SECRET
         )
+        runner = await start_http(application, port=0, host="127.0.0.1")
+        assert endpoint is not None
+        stack.push_async_callback(endpoint.drain)
         stack.push_async_callback(runner.cleanup)
         base = f"http://127.0.0.1:{bound_port(runner)}"
         events = await stack.enter_async_context(

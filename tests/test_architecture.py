@@ -33,12 +33,9 @@ def _users_of(prefix: str) -> set[str]:
 
 
 def test_only_the_engine_imports_openai() -> None:
-    assert _users_of("openai") == {
-        "bot/engine/__init__.py",
-        "bot/engine/client.py",
-        "bot/engine/failures.py",
-        "bot/engine/stream.py",
-    }
+    users = _users_of("openai") | _users_of("httpx2")  # httpx2 is the SDK's transport layer
+    assert users
+    assert all(user.startswith("bot/engine/") for user in users), users
 
 
 def test_only_the_slack_edge_imports_slack_libraries() -> None:

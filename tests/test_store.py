@@ -37,6 +37,20 @@ async def test_recording_a_message_twice_gives_one_turn(store: Store) -> None:
     assert await store.threads.is_engaged(KEY)
 
 
+async def test_a_burst_of_messages_is_recorded_once_each(store: Store) -> None:
+    keys = [ThreadKey("T1", "C1", f"50.{i}") for i in range(60)]
+    burst = [turn(key, ts=key.thread_ts, source="mention") for key in keys]
+    twins = [turn(key, ts=key.thread_ts, source="message") for key in keys[:20]]
+    in_thread = [turn(keys[0], ts=f"50.0.{n}") for n in range(5)]
+    ids = await asyncio.gather(*(store.turns.add(t) for t in burst + twins + in_thread))
+    new = [i for i in ids if i is not None]
+    assert len(new) == len(set(new)) == 60 + 5
+    assert ids[60:80] == [None] * 20  # the twins collapsed onto the first delivery
+    claimed = await store.turns.claim("w", limit=100, lease_s=30)
+    assert len(claimed) == 60  # one per thread; the thread's later turns wait
+    assert all(await asyncio.gather(*(store.threads.is_engaged(k) for k in keys)))
+
+
 async def test_turn_round_trips_its_request(store: Store) -> None:
     csv = SlackFile(
         id="F1",
@@ -139,9 +153,9 @@ async def test_finish_records_the_outcome(store: Store) -> None:
     recorded = await store.turns.record(turn())
     assert recorded
     [claimed] = await store.turns.claim("w1", limit=1, lease_s=30)
-    await store.turns.note_progress(claimed.id, response_id="resp_1", last_sequence=7)
     outcome = TurnOutcome(
         status="done",
+        response_id="resp_1",
         reply_ts="1700000001.000100",
         usage={"input_tokens": 10, "output_tokens": 5},
         timings={"total_s": 1.5},
@@ -150,7 +164,7 @@ async def test_finish_records_the_outcome(store: Store) -> None:
     assert await store.turns.finish(claimed.id, outcome, owner="w1")
     done = await store.turns.get(claimed.id)
     assert done is not None
-    assert (done.status, done.response_id, done.last_sequence) == ("done", "resp_1", 7)
+    assert (done.status, done.response_id) == ("done", "resp_1")
     assert done.usage == {"input_tokens": 10, "output_tokens": 5}
     assert done.code_runs == [{"code": "print(1)", "logs": "1\n"}]
     assert done.reply_ts == "1700000001.000100"
@@ -160,8 +174,8 @@ async def test_finish_records_the_outcome(store: Store) -> None:
 
 async def test_threads_remember_conversation_container_and_files(store: Store) -> None:
     state = await store.threads.engage(KEY)
-    await store.threads.set_conversation(state.id, "conv_1")
-    await store.threads.set_container(state.id, "cntr_1")
+    await store.threads.bind(state.id, conversation_id="conv_1")
+    await store.threads.bind(state.id, container_id="cntr_1")
     saved = await store.threads.save_file(
         "T1",
         slack_file_id="F1",
@@ -232,7 +246,7 @@ async def test_artifacts_feedback_and_channel_settings(store: Store) -> None:
 async def test_state_survives_reopening_in_a_new_process(database_url: str) -> None:
     async with open_store(database_url) as store:
         state = await store.threads.engage(KEY)
-        await store.threads.set_conversation(state.id, "conv_survivor")
+        await store.threads.bind(state.id, conversation_id="conv_survivor")
         await store.turns.record(turn(ts="9.9"))
 
     script = textwrap.dedent(

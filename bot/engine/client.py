@@ -8,16 +8,19 @@ provably did not start a response (429 rate limits, `conversation_locked`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import IO, Any
 
+import httpx2
 import openai
 from openai import AsyncOpenAI
 
 from bot.engine.failures import from_exception, retry_after_seconds
-from bot.engine.stream import StreamState, read_stream
-from bot.errors import EngineError, EngineTimeout, RateLimited
+from bot.engine.stream import StreamState, read_stream, sse_batches
+from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, StreamDropped
 from bot.events import EngineEvent, ModelRequest, OutputFile, Placement
 from bot.turns import ThreadKey
 
@@ -39,7 +42,11 @@ class OpenAIEngine:
         idle_timeout_s: float = 300.0,
     ) -> None:
         self._client = client
-        self._create_client = client.with_options(max_retries=0)
+        # No blind retries (no idempotency key); the read timeout is the stream's idle limit,
+        # enforced by the socket layer instead of a timer per event.
+        self._create_client = client.with_options(
+            max_retries=0, timeout=httpx2.Timeout(idle_timeout_s, connect=10.0)
+        )
         self._model = model
         self._rate_limit_budget_s = rate_limit_budget_s
         self._idle_timeout_s = idle_timeout_s
@@ -132,28 +139,36 @@ class OpenAIEngine:
 
         Cancelling the consuming task closes the stream, which stops a synchronous response.
         """
-        stream = await self._create(request)
-        events = read_stream(stream, StreamState())
-        try:
-            while True:
-                try:
-                    async with asyncio.timeout(self._idle_timeout_s):
+        async with self._opened(self._params(request)) as response:
+            events = read_stream(sse_batches(response.iter_bytes()), StreamState())
+            try:
+                while True:
+                    try:
                         event = await anext(events)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    raise EngineTimeout(f"no event for {self._idle_timeout_s:.0f}s") from None
-                yield event
-        finally:
-            await events.aclose()
-            await stream.close()
+                    except StopAsyncIteration:
+                        return
+                    except httpx2.TimeoutException:  # the socket read idle timeout
+                        raise EngineTimeout(f"no event for {self._idle_timeout_s:.0f}s") from None
+                    except httpx2.TransportError as error:
+                        raise StreamDropped(f"stream broke: {type(error).__name__}") from error
+                    except json.JSONDecodeError as error:
+                        raise EngineFailed("malformed stream event") from error
+                    yield event
+            finally:
+                await events.aclose()
 
-    async def _create(self, request: ModelRequest) -> Any:
+    @contextlib.asynccontextmanager
+    async def _opened(self, params: dict[str, Any]) -> AsyncIterator[Any]:
+        """Start the streamed response, waiting out rate limits within the budget."""
         waited = 0.0
         while True:
+            stack = contextlib.AsyncExitStack()
+            create = self._create_client.responses.with_streaming_response.create
             try:
-                return await self._create_client.responses.create(**self._params(request))
+                response = await stack.enter_async_context(create(**params))
+                break
             except (openai.RateLimitError, openai.BadRequestError) as error:
+                await stack.aclose()
                 mapped = from_exception(error)
                 retryable = isinstance(mapped, RateLimited) or error.code == "conversation_locked"
                 delay = retry_after_seconds(error, default=2.0)
@@ -163,7 +178,10 @@ class OpenAIEngine:
                 await asyncio.sleep(delay)
                 waited += delay
             except openai.APIError as error:
+                await stack.aclose()
                 raise from_exception(error) from error
+        async with stack:
+            yield response
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]

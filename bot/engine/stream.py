@@ -1,14 +1,20 @@
-"""Reading a Responses API stream: OpenAI events in, `EngineEvent`s out, errors raised."""
+"""Reading a Responses API stream: SSE lines in, `EngineEvent`s out, errors raised.
+
+The SDK's typed stream builds and validates a pydantic model for every event (about 70 µs
+each, most of a text turn's CPU with hundreds of deltas), so the engine reads the raw bytes
+of the SDK's streaming response and takes what it needs from the JSON. Errors come in
+three shapes (reference/openai.md §2.5) and all are handled here: the nested
+`{"type": "error", "error": {…}}` event, the flat `error` event, and `response.failed`.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-import openai
-
-from bot.engine.failures import from_code, from_exception
-from bot.errors import ContentRefused, StreamDropped
+from bot.engine.failures import from_code
+from bot.errors import ContentRefused, EngineError, StreamDropped
 from bot.events import (
     Citation,
     CodeFinished,
@@ -20,11 +26,42 @@ from bot.events import (
     TextDelta,
 )
 
-_STARTED = ("response.created", "response.queued", "response.in_progress")
+_STARTED = frozenset({"response.created", "response.queued", "response.in_progress"})
+
+
+async def sse_batches(
+    chunks: AsyncIterator[bytes],
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Server-sent events → their JSON `data`, one list per network read.
+
+    Events that arrive together are handed over together, so the reader can merge adjacent
+    text deltas instead of paying per-event overhead downstream.
+    """
+    buffer = b""
+    async for chunk in chunks:
+        buffer += chunk
+        if b"\r" in buffer:  # CRLF framing; a CR at the end may meet its LF next time
+            buffer = buffer.replace(b"\r\n", b"\n")
+        *blocks, buffer = buffer.split(b"\n\n")
+        batch = [payload for block in blocks if (payload := _payload(block)) is not None]
+        if batch:
+            yield batch
+        if any(block.endswith(b"[DONE]") for block in blocks):
+            return
+    if buffer.strip() and (payload := _payload(buffer)) is not None:
+        yield [payload]
+
+
+def _payload(block: bytes) -> dict[str, Any] | None:
+    data = [line[5:].removeprefix(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
+    if not data or data == [b"[DONE]"]:
+        return None  # `event:`, `id:`, `retry:` and comments add nothing the data lacks
+    payload: dict[str, Any] = json.loads(b"\n".join(data))
+    return payload
 
 
 class StreamState:
-    """What the reader has learned so far (also useful after an error)."""
+    """What the reader has learned so far."""
 
     def __init__(self) -> None:
         self.response_id: str | None = None
@@ -32,101 +69,123 @@ class StreamState:
         self.text_parts: list[str] = []
         self.refusal: list[str] = []
         self.citations: list[Citation] = []
-        self._text_index: int | None = None
+        self.text_index: int | None = None
 
 
 async def read_stream(
-    events: AsyncIterator[Any], state: StreamState
+    batches: AsyncIterator[list[dict[str, Any]]], state: StreamState
 ) -> AsyncGenerator[EngineEvent, None]:
-    """Translate raw stream events; raise `EngineError` for every failure shape."""
-    try:
-        async for event in events:
-            state.last_sequence = getattr(event, "sequence_number", state.last_sequence)
-            for translated in _translate(event, state):
-                yield translated
-                if isinstance(translated, Finished):
-                    return
-    except openai.APIError as error:  # HTTP errors and nested stream errors
-        raise from_exception(error) from error
+    """Translate stream payloads; raise `EngineError` for every failure shape."""
+    async for batch in batches:
+        translated: list[EngineEvent] = []
+        failure: EngineError | None = None
+        try:
+            for event in batch:
+                state.last_sequence = event.get("sequence_number", state.last_sequence)
+                for item in _translate(event, state):
+                    if (
+                        isinstance(item, TextDelta)
+                        and translated
+                        and isinstance(translated[-1], TextDelta)
+                    ):
+                        translated[-1] = TextDelta(translated[-1].text + item.text)
+                    else:
+                        translated.append(item)
+        except EngineError as error:  # what came before the error is still shown
+            failure = error
+        for item in translated:
+            yield item
+            if isinstance(item, Finished):
+                return
+        if failure is not None:
+            raise failure
     raise StreamDropped("the stream ended without a final event")
 
 
-def _translate(event: Any, state: StreamState) -> list[EngineEvent]:
-    kind = event.type
-    if kind in _STARTED:
-        if state.response_id is None:
-            state.response_id = event.response.id
-            return [ResponseStarted(event.response.id, float(event.response.created_at))]
-        return []
+def _translate(event: dict[str, Any], state: StreamState) -> list[EngineEvent]:
+    kind = event.get("type")
     if kind == "response.output_text.delta":
         return _text(event, state)
-    if kind == "response.output_item.added" and event.item.type == "code_interpreter_call":
-        return [CodeStarted(event.item.id)]
+    if kind in _STARTED:
+        if state.response_id is None:
+            response = event["response"]
+            state.response_id = response["id"]
+            return [ResponseStarted(response["id"], float(response.get("created_at") or 0))]
+        return []
+    item = event.get("item") or {}
+    if kind == "response.output_item.added" and item.get("type") == "code_interpreter_call":
+        return [CodeStarted(item["id"])]
     if kind == "response.code_interpreter_call_code.done":
-        return [CodeReady(event.item_id, event.code)]
-    if kind == "response.output_item.done" and event.item.type == "code_interpreter_call":
-        return [_code_finished(event.item)]
+        return [CodeReady(event["item_id"], event.get("code") or "")]
+    if kind == "response.output_item.done" and item.get("type") == "code_interpreter_call":
+        return [_code_finished(item)]
     if kind == "response.output_text.annotation.added":
-        _cite(event.annotation, state)
-        return []
-    if kind == "response.refusal.delta":
-        state.refusal.append(event.delta)
-        return []
-    if kind in ("response.completed", "response.incomplete"):
-        return [_finished(event.response, state)]
-    if kind == "response.failed":
-        error = event.response.error
-        raise from_code(getattr(error, "code", None), getattr(error, "message", None))
-    if kind == "error":  # the flat shape, yielded (not raised) by the SDK
-        raise from_code(getattr(event, "code", None), getattr(event, "message", None))
+        _cite(event.get("annotation"), state)
+    elif kind == "response.refusal.delta":
+        state.refusal.append(event.get("delta") or "")
+    elif kind in ("response.completed", "response.incomplete"):
+        return [_finished(event["response"], state)]
+    elif kind == "response.failed":
+        failure = event["response"].get("error") or {}
+        raise from_code(failure.get("code"), failure.get("message"))
+    elif kind == "error":
+        nested = event.get("error")
+        error: dict[str, Any] = nested if isinstance(nested, dict) else event
+        raise from_code(error.get("code"), error.get("message"))
     return []
 
 
-def _text(event: Any, state: StreamState) -> list[EngineEvent]:
+def _text(event: dict[str, Any], state: StreamState) -> list[EngineEvent]:
     out: list[EngineEvent] = []
-    if state._text_index is not None and event.output_index != state._text_index:
+    index = event.get("output_index")
+    if state.text_index is not None and index != state.text_index:
         out.append(TextDelta("\n\n"))  # a new message item: keep paragraphs apart
         state.text_parts.append("\n\n")
-    state._text_index = event.output_index
-    state.text_parts.append(event.delta)
-    out.append(TextDelta(event.delta))
+    state.text_index = index
+    delta = event.get("delta") or ""
+    state.text_parts.append(delta)
+    out.append(TextDelta(delta))
     return out
 
 
-def _code_finished(item: Any) -> CodeFinished:
+def _code_finished(item: dict[str, Any]) -> CodeFinished:
     logs = "\n".join(
-        str(getattr(output, "logs", "") or "")
-        for output in item.outputs or ()
-        if getattr(output, "type", "") == "logs"
+        str(output.get("logs") or "")
+        for output in item.get("outputs") or ()
+        if output.get("type") == "logs"
     )
-    return CodeFinished(item.id, item.code or "", logs, ok=item.status == "completed")
+    return CodeFinished(
+        item["id"], item.get("code") or "", logs, ok=item.get("status") == "completed"
+    )
 
 
 def _cite(annotation: Any, state: StreamState) -> None:
-    if getattr(annotation, "type", None) != "container_file_citation":
+    if not isinstance(annotation, dict) or annotation.get("type") != "container_file_citation":
         return
-    citation = Citation(annotation.container_id, annotation.file_id, annotation.filename)
+    citation = Citation(
+        str(annotation["container_id"]), str(annotation["file_id"]), str(annotation["filename"])
+    )
     if citation not in state.citations:
         state.citations.append(citation)
 
 
-def _finished(response: Any, state: StreamState) -> Finished:
+def _finished(response: dict[str, Any], state: StreamState) -> Finished:
     texts: list[str] = []
-    for item in response.output or ():
-        if item.type != "message":
+    for item in response.get("output") or ():
+        if item.get("type") != "message":
             continue
-        for part in item.content or ():
-            if part.type == "output_text":
-                texts.append(part.text)
-                for annotation in part.annotations or ():
+        for part in item.get("content") or ():
+            if part.get("type") == "output_text":
+                texts.append(part.get("text") or "")
+                for annotation in part.get("annotations") or ():
                     _cite(annotation, state)
-            elif part.type == "refusal":
-                state.refusal.append(part.refusal)
-    reason = response.incomplete_details.reason if response.incomplete_details else None
+            elif part.get("type") == "refusal":
+                state.refusal.append(part.get("refusal") or "")
+    reason = (response.get("incomplete_details") or {}).get("reason")
     text = "\n\n".join(texts) if texts else "".join(state.text_parts)
     if state.refusal and not text.strip():
         raise ContentRefused("the model refused", refusal="".join(state.refusal)[:500])
     if reason == "content_filter":
         raise ContentRefused("incomplete: content_filter")
-    usage = response.usage.model_dump() if response.usage else {}
-    return Finished(response.id, text, tuple(state.citations), usage, reason)
+    usage = response.get("usage") or {}
+    return Finished(str(response["id"]), text, tuple(state.citations), usage, reason)

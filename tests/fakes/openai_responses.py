@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,10 @@ class ResponseRun:
     conversation_id: str | None
     events: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
+    started_at: float = field(default_factory=time.monotonic)
+    """`time.monotonic()` when the response was created (for benchmarks)."""
+    finished_at: float | None = None
+    """`time.monotonic()` when the model produced its last event (for benchmarks)."""
     drop_at: int | None = None
     """Writers abort their connection once they reach this many events (a scripted `Drop`)."""
     error_event: dict[str, Any] | None = None
@@ -198,6 +203,7 @@ class ResponsesService:
 
     def _settle(self, run: ResponseRun, outputs: Mapping[str, Any]) -> None:
         run.done = True
+        run.finished_at = time.monotonic()
         if run.conversation_id is not None:
             if self.locks.get(run.conversation_id) == run.id:
                 del self.locks[run.conversation_id]

@@ -297,13 +297,15 @@ class EventSender:
 
     USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
-    def __init__(self, url: str, signing_secret: str) -> None:
+    def __init__(self, url: str, signing_secret: str, *, connections: int = 100) -> None:
         self.url = url
         self.signing_secret = signing_secret
+        self._connections = connections  # 0: unlimited, as Slack's many delivery workers
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> EventSender:
-        self._session = aiohttp.ClientSession()
+        connector = aiohttp.TCPConnector(limit=self._connections)
+        self._session = aiohttp.ClientSession(connector=connector)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,0 +1,379 @@
+"""Load benchmark: N simultaneous mentions in N threads against the fakes.
+
+    python -m benchmarks.load [--threads 200] [--deltas 200] [--delta-ms 10]
+
+Optional: BENCH_LOG=file (the bot's log; BENCH_LOG_LEVEL=INFO), BENCH_PROFILE=file (run the
+bot under cProfile), BENCH_PYSPY=file (sample it with py-spy, if installed).
+
+The bot runs as its own process (`python -m bot`, HTTP mode, SQLite); the fake Slack, the
+fake OpenAI and the load generator share this process and its clock. The fake model streams
+each answer as `--deltas` text deltas `--delta-ms` apart. Prints ack latency, time to the
+first visible sign in each thread, answer complete minus model finished, the bot's CPU per
+turn, its peak RSS, and Slack calls per answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import psutil
+
+from tests.bot_harness import SIGNING_SECRET, bot_env
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.scripted_model import ScriptedTurn
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_events import EventSender, sign_request
+
+REPO = Path(__file__).resolve().parent.parent
+WORDS = ["revenue", "grew", "steadily", "while", "costs", "fell", "so", "margins", "widened"]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def line(name: str, values: list[float], unit: str = "ms", scale: float = 1000) -> None:
+    print(
+        f"{name:<38} p50 {pct(values, 50) * scale:8.1f} {unit}   "
+        f"p99 {pct(values, 99) * scale:8.1f} {unit}   max {max(values) * scale:8.1f} {unit}"
+    )
+
+
+class Sampler:
+    """Peak RSS of another process, sampled every 20 ms."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            with contextlib.suppress(psutil.Error):
+                self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Blaster:
+    """Delivers a burst of signed events as Slack's delivery workers would: each on its own
+    kept-alive connection, all at once. Raw HTTP/1.1 over asyncio streams keeps the client's
+    own overhead (which would otherwise count as ack latency) to a few microseconds."""
+
+    def __init__(self, url: str, streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]):
+        self.url = url
+        self._streams = streams
+
+    @classmethod
+    async def connect(cls, url: str, count: int) -> Blaster:
+        parts = urlsplit(url)
+        streams = [await asyncio.open_connection(parts.hostname, parts.port) for _ in range(count)]
+        return cls(url, streams)
+
+    async def blast(
+        self, envelopes: list[tuple[str, dict]], secret: str, sent_at: dict[str, float]
+    ) -> list[float]:
+        path = urlsplit(self.url).path
+        requests = []
+        for ts, envelope in envelopes:
+            body = json.dumps(envelope).encode()
+            headers = sign_request(body, secret)
+            head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            requests.append(
+                (
+                    ts,
+                    (
+                        f"POST {path} HTTP/1.1\r\nHost: bot\r\n"
+                        f"Content-Type: application/json\r\n{head}"
+                        f"Content-Length: {len(body)}\r\n\r\n"
+                    ).encode()
+                    + body,
+                )
+            )
+
+        async def one(
+            ts: str, request: bytes, stream: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+        ) -> float:
+            reader, writer = stream
+            sent_at[ts] = time.monotonic()
+            writer.write(request)
+            status = await reader.readline()
+            elapsed = time.monotonic() - sent_at[ts]
+            assert b" 200 " in status, status
+            writer.close()
+            return elapsed
+
+        return list(
+            await asyncio.gather(
+                *(
+                    one(ts, request, stream)
+                    for (ts, request), stream in zip(requests, self._streams, strict=True)
+                )
+            )
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def bot_process(slack: FakeSlack, openai: FakeOpenAI, workdir: Path):
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
+        "HOME": str(workdir),
+        "PORT": str(port),
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        **bot_env(slack, openai, f"sqlite:///{workdir / 'bench.db'}"),
+    }
+    profile = (
+        ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
+        if os.environ.get("BENCH_PROFILE")
+        else []
+    )
+    spy = os.environ.get("BENCH_PYSPY")  # a py-spy output file: sample the bot while measured
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "w")  # noqa: SIM115, ASYNC230
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *profile,
+        "-m",
+        "bot",
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        break
+            await asyncio.sleep(0.05)
+    sampler = None
+    if spy:
+        sampler = await asyncio.create_subprocess_exec(
+            "py-spy",
+            "record",
+            "--pid",
+            str(process.pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            spy,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    try:
+        yield base, psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT if profile else signal.SIGTERM)
+        await process.wait()
+        if sampler is not None:
+            await sampler.wait()
+        log.close()
+
+
+def answer_turn(deltas: int, delay_s: float) -> ScriptedTurn:
+    text = " ".join(WORDS[i % len(WORDS)] for i in range(deltas))
+    return ScriptedTurn(text=text, text_deltas=deltas, delta_delay=delay_s)
+
+
+async def run(threads: int, deltas: int, delta_ms: float) -> None:
+    async with FakeSlack() as slack, FakeOpenAI(validate_spec=False) as openai:
+        openai.model.default = answer_turn(deltas, delta_ms / 1000)
+        with tempfile.TemporaryDirectory(prefix="load-bench-") as scratch:
+            async with (
+                bot_process(slack, openai, Path(scratch)) as (base, bot),
+                EventSender(f"{base}/slack/events", SIGNING_SECRET) as sender,
+            ):
+                await one_mention(slack, sender, "warm-up")  # imports, auth.test, users.info
+                await measure(slack, openai, sender, bot, threads, deltas, delta_ms)
+            report_phases(Path(scratch) / "bench.db")
+
+
+def report_phases(database: Path) -> None:
+    """Where each turn's time went, from the timings the bot records on every turn."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = [json.loads(r[0]) for r in db.execute("SELECT timings FROM turns WHERE id > 1")]
+    for phase in ("ready_s", "model_started_s", "first_event_s", "model_finished_s", "total_s"):
+        values = [r[phase] for r in rows if phase in r]
+        if values:
+            line(f"  turn clock: {phase}", values, unit="s ", scale=1)
+
+
+class Answers:
+    """Follows the fake Slack's call log: which threads have a finished (stopped) answer."""
+
+    def __init__(self, slack: FakeSlack) -> None:
+        self._slack = slack
+        self._seen = len(slack.calls)
+        self._stream_thread: dict[str, str] = {}
+        self.finished: set[str] = set()
+
+    def update(self) -> set[str]:
+        for call in self._slack.calls[self._seen :]:
+            if call.method == "chat.startStream" and call.ok:
+                self._stream_thread[call.response["ts"]] = call.args["thread_ts"]
+            elif call.method == "chat.stopStream" and call.ok:
+                self.finished.add(self._stream_thread.get(call.args["ts"], ""))
+        self._seen = len(self._slack.calls)
+        return self.finished
+
+
+async def one_mention(slack: FakeSlack, sender: EventSender, text: str) -> str:
+    answers = Answers(slack)
+    sent = slack.post_user_message("C0GENERAL", "U0ALICE", text, mention_bot=True)
+    assert sent.app_mention_event is not None
+    await sender.send(sent.app_mention_event)
+    await slack.wait_for(lambda: sent.ts in answers.update(), timeout=60)
+    await slack.wait_for(lambda: slack.current_status("C0GENERAL", sent.ts) == "", timeout=60)
+    return sent.ts
+
+
+async def measure(
+    slack: FakeSlack,
+    openai: FakeOpenAI,
+    sender: EventSender,
+    bot: psutil.Process,
+    threads: int,
+    deltas: int,
+    delta_ms: float,
+) -> None:
+    messages = [
+        slack.post_user_message("C0GENERAL", "U0ALICE", f"question {i}", mention_bot=True)
+        for i in range(threads)
+    ]
+    connections = await Blaster.connect(sender.url, len(messages))
+    calls_before = len(slack.calls)
+    cpu_before = sum(bot.cpu_times()[:2])
+    fakes_before = sum(psutil.Process().cpu_times()[:2])
+    sent_at: dict[str, float] = {}
+
+    with Sampler(bot) as rss:
+        started = time.monotonic()
+        acks = await connections.blast(
+            [(m.ts, m.app_mention_event) for m in messages], sender.signing_secret, sent_at
+        )
+        answers = Answers(slack)
+        wanted = {m.ts for m in messages}
+        await slack.wait_for(lambda: wanted <= answers.update(), timeout=120)
+        # and every status indicator is gone (cleared by the reply or explicitly)
+        await slack.wait_for(
+            lambda: all(slack.current_status("C0GENERAL", ts) == "" for ts in wanted), timeout=30
+        )
+        wall = time.monotonic() - started
+    cpu = sum(bot.cpu_times()[:2]) - cpu_before
+    fakes_cpu = sum(psutil.Process().cpu_times()[:2]) - fakes_before
+    print(
+        f"(fakes + load generator used {fakes_cpu:.1f} s CPU in {time.monotonic() - started:.1f} s;"
+        " near 1 s per second means the fakes, not the bot, set the pace)"
+    )
+    calls = slack.calls[calls_before:]
+    report(
+        slack,
+        openai,
+        messages,
+        sent_at,
+        acks,
+        calls,
+        cpu,
+        rss.peak,
+        wall,
+        threads,
+        deltas,
+        delta_ms,
+    )
+
+
+def report(
+    slack, openai, messages, sent_at, acks, calls, cpu, peak, wall, threads, deltas, delta_ms
+) -> None:
+    first_sign, complete_lag, end_to_end, model_done = [], [], [], {}
+    model_asked: dict[str, float] = {}
+    for run in openai.responses.values():
+        thread_ts = (run.request.get("metadata") or {}).get("slack_thread_ts")
+        if thread_ts and run.finished_at:
+            model_asked[thread_ts] = run.started_at
+            model_done[thread_ts] = run.finished_at
+    stream_thread = {
+        c.response.get("ts"): c.args.get("thread_ts")
+        for c in calls
+        if c.method == "chat.startStream" and c.ok
+    }
+    finished_at: dict[str, float] = {}
+    for call in calls:
+        if call.method == "chat.stopStream":
+            finished_at[stream_thread.get(call.args.get("ts"), "")] = call.time
+    for message in messages:
+        ts = message.ts
+        thread_calls = [c.time for c in calls if c.args.get("thread_ts") == ts]
+        first_sign.append(min(thread_calls) - sent_at[ts])
+        if ts in finished_at and ts in model_done:
+            complete_lag.append(finished_at[ts] - model_done[ts])
+            end_to_end.append(finished_at[ts] - sent_at[ts])
+    model_s = deltas * delta_ms / 1000
+    print(
+        f"threads {threads}, {deltas} deltas {delta_ms:g} ms apart (model {model_s:.1f} s), "
+        f"wall {wall:.2f} s for all answers"
+    )
+    line("ack latency", acks)
+    line("first visible sign (status)", first_sign)
+    line("answer complete - model finished", complete_lag)
+    line("mention -> answer complete", end_to_end, unit="s ", scale=1)
+    asked = [model_asked[m.ts] - sent_at[m.ts] for m in messages if m.ts in model_asked]
+    line("  of which mention -> model asked", asked)
+    streamed = [model_done[ts] - model_asked[ts] for ts in model_done if ts in model_asked]
+    line("  of which the fake model's stream", streamed, unit="s ", scale=1)
+    print(f"{'answers complete':<38} {len(complete_lag)}/{threads}")
+    print(f"{'bot CPU per turn':<38} {cpu / threads * 1000:8.1f} ms")
+    print(f"{'bot peak RSS':<38} {peak / 2**20:8.1f} MB")
+    methods: dict[str, int] = {}
+    for call in calls:
+        methods[call.method] = methods.get(call.method, 0) + 1
+    print(
+        f"{'Slack calls per answer':<38} {len(calls) / threads:8.2f}   "
+        + ", ".join(f"{k} {v / threads:.2f}" for k, v in sorted(methods.items()))
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=200)
+    parser.add_argument("--deltas", type=int, default=200)
+    parser.add_argument("--delta-ms", type=float, default=10.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.threads, args.deltas, args.delta_ms))
+
+
+if __name__ == "__main__":
+    main()
