@@ -99,3 +99,18 @@ async def test_every_subscribed_event_type_is_acked_never_404(tmp_path: Path) ->
         turn = await bot.finished("1700000000.000100")
         assert turn.turn.text == "hi"
         assert await bot.turn("1700000000.000200", channel="C0OTHER") is None
+
+
+async def test_badly_signed_events_are_refused_and_never_recorded(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        forged = bot.slack.post_user_message("C0GENERAL", "U0BOB", "forged", mention_bot=True)
+        genuine = bot.slack.post_user_message("C0GENERAL", "U0ALICE", "hello", mention_bot=True)
+        assert forged.app_mention_event is not None
+        assert genuine.app_mention_event is not None
+        bad = await bot.send(forged.app_mention_event, bad_signature=True)
+        stale = await bot.send(forged.app_mention_event, timestamp=1_600_000_000)
+        assert (bad.status, stale.status) == (401, 401)
+        assert (await bot.send(genuine.app_mention_event)).status == 200
+        assert (await bot.finished(genuine.ts)).status == "done"
+        assert await bot.turn(forged.ts) is None
+        assert len(bot.openai.requests_to("POST", "/responses")) == 1
