@@ -47,7 +47,8 @@ class MessageWriter:
         self.ts: str | None = None
         self.shown = ""  # what Slack displays now
         self._pending = ""
-        self._last_write = 0.0
+        self._last_write = 0.0  # any write (pacing the flushes)
+        self._last_update = 0.0  # postMessage/chat.update (pacing the edits)
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None  # a delayed flush (owned; see close)
         self._sleeping = False
@@ -83,6 +84,7 @@ class MessageWriter:
             if self.ts is None:
                 if self._pending or blocks:
                     await self._post(self._pending, blocks)
+                    self._pending = ""
                 return
             if self.native:
                 try:
@@ -97,13 +99,23 @@ class MessageWriter:
                 except SlackApiError as error:
                     self._fall_back(error)
             if self._pending or blocks:
+                await self._pace()
                 await self._update(self.shown + self._pending, blocks)
+                self._pending = ""
 
     async def replace(self, text: str) -> None:
         """Make the (closed) message show exactly `text`."""
         if self.ts is None or text == self.shown:
             return
-        await self._update(text, None)
+        async with self._lock:
+            await self._pace()
+            await self._update(text, None)
+
+    async def _pace(self) -> None:
+        """Keep `chat.update`s of one message at least `interval` apart."""
+        wait = self._last_update + self._interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _flush_later(self, wait: float) -> None:
         try:
@@ -171,13 +183,15 @@ class MessageWriter:
         )
         self.ts = response["ts"]
         self.shown = text
+        self._last_write = self._last_update = time.monotonic()
 
     async def _update(self, text: str, blocks: Sequence[dict[str, Any]] | None) -> None:
         assert self.ts is not None
         await self._client.chat_update(
             channel=self._channel, ts=self.ts, markdown_text=text or None, blocks=blocks
         )
-        self.shown, self._pending = text, ""
+        self.shown = text
+        self._last_write = self._last_update = time.monotonic()
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         args = {k: v for k, v in kwargs.items() if v is not None}

@@ -1,0 +1,143 @@
+"""What reaches the thread: fallback streaming, long answers, files (cited or not), images,
+Slack Connect file stubs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.bot_harness import BotUnderTest, running_bot
+from tests.fakes.scripted_model import CodeRun, GeneratedFile, ScriptedTurn, tiny_png
+
+CSV = b"region,revenue\nnorth,10\nsouth,20\n"
+
+
+@pytest.fixture
+async def bot(tmp_path: Path):
+    async with running_bot(tmp_path) as running:
+        yield running
+
+
+def answer_texts(bot: BotUnderTest, ts: str, channel: str = "C0GENERAL") -> list[str]:
+    return [m.text_content() for m in bot.slack.bot_messages(channel, ts) if not m.files]
+
+
+async def test_without_native_streaming_the_answer_arrives_through_updates(
+    bot: BotUnderTest,
+) -> None:
+    bot.slack.faults.disable_streaming()
+    text = "First part of the answer. " * 20 + "Second part."
+    bot.openai.model.enqueue(ScriptedTurn(text=text, text_deltas=40, delta_delay=0.06))
+    sent = await bot.mention("explain")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done"
+    [message] = bot.slack.bot_messages("C0GENERAL", sent.ts)
+    assert message.text_content() == text
+    assert not message.is_stream
+    times = [edit.time for edit in message.edits]
+    assert len(times) >= 1  # it grew in place
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert all(gap >= 0.95 for gap in gaps), gaps  # at most one update per second
+
+
+async def test_a_stream_that_expires_falls_back_without_losing_text(bot: BotUnderTest) -> None:
+    bot.slack.stream_idle_timeout = 0.3  # appends come a second apart: the stream expires
+    text = "Opening words. " + "More analysis follows here. " * 10
+    bot.openai.model.enqueue(ScriptedTurn(text=text, text_deltas=4, delta_delay=0.5))
+    sent = await bot.mention("slow answer")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done"
+    assert answer_texts(bot, sent.ts) == [text]
+    errors = [c.error for c in bot.slack.calls if c.method.startswith("chat.") and not c.ok]
+    assert "message_not_in_streaming_state" in errors
+    assert bot.slack.calls_to("chat.update")
+
+
+async def test_a_30000_character_answer_arrives_complete_across_messages(
+    bot: BotUnderTest,
+) -> None:
+    paragraphs = [
+        f"Paragraph {i}: " + "the numbers tell a consistent story. " * 8 for i in range(100)
+    ]
+    text = "\n\n".join(paragraphs)
+    assert len(text) > 30_000
+    bot.openai.model.enqueue(ScriptedTurn(text=text, text_deltas=300))
+    sent = await bot.mention("write a long report")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done"
+    texts = answer_texts(bot, sent.ts)
+    assert len(texts) >= 3
+    assert all(len(t) <= 12_000 for t in texts)
+    for paragraph in paragraphs:
+        assert sum(paragraph in t for t in texts) == 1, paragraph[:20]
+    assert texts[1].startswith("_(continued)_")
+
+
+async def test_every_file_the_model_made_is_posted_once(bot: BotUnderTest) -> None:
+    chart, table = tiny_png(bars=(5, 9, 2)), b"name,total\na,1\nb,2\n"
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text="See [the chart](sandbox:/mnt/data/totals.png).",
+            runs=(
+                CodeRun(
+                    "plot and save",
+                    files=(
+                        GeneratedFile("totals.png", chart),
+                        GeneratedFile(
+                            "totals.csv", table, cite=False
+                        ),  # written but never mentioned
+                    ),
+                ),
+            ),
+            duplicate_image_citation=True,  # the same chart cited again as cfile_….png
+        )
+    )
+    sent = await bot.mention("totals please")
+    assert (await bot.finished(sent.ts)).status == "done"
+    uploaded = {f.name: f.content for f in bot.slack.uploaded_files}
+    assert uploaded == {"totals.png": chart, "totals.csv": table}
+    shares = [m for m in bot.slack.bot_messages("C0GENERAL", sent.ts) if m.files]
+    assert len(shares) == 1  # one message for the burst of files
+    [text] = answer_texts(bot, sent.ts)
+    assert "sandbox:" not in text
+    assert "totals.png" in text
+
+
+async def test_images_are_sent_as_image_inputs(bot: BotUnderTest) -> None:
+    photo = bot.slack.add_file("whiteboard.png", tiny_png(), filetype="png", mimetype="image/png")
+    bot.openai.model.enqueue(ScriptedTurn(text="The whiteboard shows a funnel."))
+    sent = await bot.mention("what is on this?", files=[photo])
+    assert (await bot.finished(sent.ts)).status == "done"
+    request = bot.openai.requests_to("POST", "/responses")[-1].json
+    content = request["input"][0]["content"]
+    [image] = [part for part in content if part["type"] == "input_image"]
+    assert image["file_id"] in bot.openai.files
+    assert request["tool_choice"] == "auto"  # an image alone is not a data file
+    container = bot.openai.containers[request["tools"][0]["container"]]
+    assert container.files == {} or all(f.source != "user" for f in container.files.values())
+
+
+async def test_slack_connect_file_stubs_are_resolved_with_files_info(bot: BotUnderTest) -> None:
+    csv = bot.slack.add_file("shared.csv", CSV, filetype="csv")
+    bot.openai.model.enqueue(ScriptedTurn(text="North is smaller."))
+    sent = bot.slack.post_user_message(
+        "C0GENERAL", "U0ALICE", "compare", files=[csv], mention_bot=True, stub_files=True
+    )
+    assert sent.app_mention_event is not None
+    assert "url_private_download" not in sent.app_mention_event["event"]["files"][0]
+    assert (await bot.send(sent.app_mention_event)).status == 200
+    assert (await bot.finished(sent.ts)).status == "done"
+    assert [c.args["file"] for c in bot.slack.calls_to("files.info")] == [csv["id"]]
+    [upload] = bot.openai.files.values()
+    assert upload.size == len(CSV)
+
+
+async def test_model_output_can_never_ping(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(ScriptedTurn(text="Attention <!channel> and <!here>, ask <@U0BOB>!"))
+    sent = await bot.mention("say hi")
+    assert (await bot.finished(sent.ts)).status == "done"
+    [text] = answer_texts(bot, sent.ts)
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "<@U0BOB>" not in text
