@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.settings import Settings
+from handlers.actions import Controls
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,13 @@ _EVENT_CALLBACK = re.compile(r'"type"\s*:\s*"event_callback"')
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
-def build_app(settings: Settings, *, client: AsyncWebClient, intake: handlers.Intake) -> AsyncApp:
+def build_app(
+    settings: Settings,
+    *,
+    client: AsyncWebClient,
+    intake: handlers.Intake,
+    controls: Controls,
+) -> AsyncApp:
     """A Bolt app with every listener registered; building it makes no network call."""
     signing_secret = settings.slack_signing_secret
     app = AsyncApp(
@@ -39,7 +46,7 @@ def build_app(settings: Settings, *, client: AsyncWebClient, intake: handlers.In
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    handlers.register(app, intake)
+    handlers.register(app, intake, controls)
 
     @app.error
     async def log_unhandled(error: Exception, body: dict[str, Any]) -> None:

@@ -7,7 +7,9 @@ OpenAI type. Errors are not events: the engine raises `bot.errors.EngineError` s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+StepStatus = Literal["pending", "in_progress", "complete", "error"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +123,13 @@ class ProducedFile:
     data: bytes
     sha256: str
     container_file_id: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """A unit of visible progress (reading a file, one code run), shown by renderers."""
+
+    id: str
+    title: str
+    status: StepStatus
+    details: str = ""

@@ -18,6 +18,22 @@ STATUS_RUNNING_PYTHON = "is running Python…"
 STATUS_WRITING = "is writing the answer…"
 STATUS_UPLOADING = "is posting {count} file(s)…"
 STATUS_QUEUED = "is finishing the previous question first…"
+STEP_PYTHON = "Running Python"
+DEFAULT_TITLE = "Data analysis"
+STEP_READING = "Reading {name}"
+QUEUED = (
+    ":hourglass_flowing_sand: I'm still answering the previous question in this thread; "
+    "yours is next and will start by itself."
+)
+CANCEL_HINT = ":hourglass_flowing_sand: Working on it. Press Cancel to stop this analysis."
+CANCELLED_BY = ":octagonal_sign: Cancelled by {name}."
+TABLE_AS_FILE = "_(a table of {rows} rows × {columns} columns, attached as `{name}`)_"
+CODE_SNIPPET_TITLE = "Python that ran for this answer"
+FEEDBACK_THANKS = "Thanks for the feedback! It helps us improve the answers."
+NOT_IN_THREAD = "Only people in this thread can cancel its analysis."
+NOTHING_TO_CANCEL = "That analysis has already finished."
+NO_CODE = "No Python ran for that answer, so there is no code to show."
+ALREADY_RETRIED = "That question is already being answered again."
 LOADING_MESSAGES = (
     "Looking at the data…",
     "Crunching numbers…",
@@ -25,6 +41,26 @@ LOADING_MESSAGES = (
 )
 
 CONTINUED = "_(continued)_"
+PROMPTS_TITLE = "Try one of these:"
+PROMPTS = (
+    (
+        "Upload a CSV and ask me anything",
+        "I'm about to share a CSV. Summarise its columns and data quality, then suggest three "
+        "questions worth asking.",
+    ),
+    (
+        "Chart a column over time",
+        "Chart the main measure of the file I shared over time, by month.",
+    ),
+    (
+        "Find outliers",
+        "Find the outliers in the file I shared and explain what makes them unusual.",
+    ),
+    (
+        "Top 10 as a table and a chart",
+        "Show the top 10 rows by the main measure as a table and a bar chart.",
+    ),
+)
 INCOMPLETE_NOTE = (
     "_The answer stopped early because it reached the model's output limit. "
     "Ask me to continue, or narrow the question._"
@@ -81,7 +117,6 @@ ERRORS: dict[str, str] = {
         ":warning: The analysis service couldn't finish this answer. Please ask again; if "
         "it keeps failing, simplify the question."
     ),
-    "cancelled": ":octagonal_sign: Cancelled by <@{user}>.",
     "interrupted": (
         ":warning: I was restarted while working on this and couldn't finish. Please ask again."
     ),
@@ -110,3 +145,10 @@ def error_text(code: str, **facts: object) -> str:
 
 def for_error(error: TurnError, *, ref: str = "") -> str:
     return error_text(error.code, ref=ref, **error.facts)
+
+
+def file_title(name: str) -> str:
+    """A readable title from a file name: `top10_revenue.png` → `Top10 revenue`."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    words = stem.replace("_", " ").replace("-", " ").split()
+    return (" ".join(words) or name)[:1].upper() + (" ".join(words) or name)[1:]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import IO, Protocol
 
-from bot.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile
+from bot.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile, Step
 from bot.records import Artifact, StoredFile, StoredTurn, ThreadFile, ThreadState, TurnOutcome
 from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
 
@@ -45,21 +45,41 @@ class Renderer(Protocol):
     @property
     def has_output(self) -> bool: ...
 
-    async def status(self, text: str) -> None: ...
+    async def status(self, text: str, loading: Sequence[str] = ()) -> None: ...
+
+    async def step(self, step: Step) -> None: ...
 
     async def show(self, event: EngineEvent) -> None: ...
 
-    async def end_text(self, note: str | None = None) -> None: ...
+    async def queued(self) -> None: ...
+
+    async def title(self, text: str) -> None: ...
+
+    async def end_text(self, note: str | None = None, *, show_code: bool = False) -> None: ...
 
     async def post_files(self, files: Sequence[ProducedFile]) -> dict[str, str]: ...
 
     async def relink(self, links: Mapping[str, str]) -> None: ...
 
-    async def error(self, text: str) -> None: ...
+    async def error(self, text: str, *, retry: bool = False) -> None: ...
 
     async def restart(self, note: str) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def notify(self, user_id: str, text: str) -> None:
+        """A message only `user_id` sees, in the turn's thread."""
+        ...
+
+    async def post_code(self, name: str, code: str) -> None:
+        """Post Python source as a file in the turn's thread."""
+        ...
+
+
+class Surface(Protocol):
+    """Posts that belong to no turn."""
+
+    async def suggest_prompts(self, channel_id: str) -> None: ...
 
 
 class Directory(Protocol):
@@ -69,7 +89,9 @@ class Directory(Protocol):
 
 
 class ThreadHistory(Protocol):
-    """What was said in a thread before the bot joined it."""
+    """What was said in a thread before the bot joined it, and by whom."""
+
+    async def participants(self, key: ThreadKey) -> set[str]: ...
 
     async def earlier(
         self, key: ThreadKey, *, before_ts: str, limit: int
@@ -147,9 +169,21 @@ class Turns(Protocol):
 
     async def has_work(self) -> bool: ...
 
+    async def askers(self, thread_id: int) -> set[str]: ...
+
+    async def request_cancel(self, turn_id: int, *, by: str) -> bool: ...
+
+    async def cancel_requests(self, owner: str) -> dict[int, str]: ...
+
 
 class Artifacts(Protocol):
     async def add(self, artifact: Artifact) -> bool: ...
+
+    async def set_feedback(self, turn_id: int, user_id: str, value: str) -> None: ...
+
+
+class Actions(Protocol):
+    async def claim(self, key: str, *, window_s: float) -> bool: ...
 
 
 class Store(Protocol):
@@ -163,3 +197,6 @@ class Store(Protocol):
 
     @property
     def artifacts(self) -> Artifacts: ...
+
+    @property
+    def actions(self) -> Actions: ...

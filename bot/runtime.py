@@ -33,11 +33,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import build_app, start_http, web_app
+from bot.controls import TurnControls
 from bot.engine import OpenAIEngine, open_client
 from bot.files import FileRelay
 from bot.render_slack import SlackRenderer
 from bot.service import AnalystService
 from bot.settings import Secret, Settings
+from bot.slack_surface import SlackSurface
 from bot.turns import Turn
 from bot.worker import Worker
 from bot.workspace import WorkspaceBuilder
@@ -117,9 +119,15 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             resolve=SlackFileResolver(slack),
         )
 
-        def renderer(turn: Turn) -> SlackRenderer:
+        history = SlackThreadHistory(slack, directory)
+
+        def renderer(turn: Turn, turn_id: int) -> SlackRenderer:
             return SlackRenderer(
-                slack, key=turn.key, user_id=turn.user_id, native_stream=native_stream
+                slack,
+                key=turn.key,
+                user_id=turn.user_id,
+                turn_id=turn_id,
+                native_stream=native_stream,
             )
 
         service = AnalystService(
@@ -130,20 +138,23 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             ),
             renderers=renderer,
             directory=directory,
-            history=SlackThreadHistory(slack, directory),
+            history=history,
             instructions=settings.instructions,
             turn_timeout_s=settings.turn_timeout_s,
             max_file_bytes=settings.max_file_bytes,
+            surface=SlackSurface(slack),
         )
         worker = Worker(
             turns=store.turns,
             run=service.run,
             report_interrupted=service.report_interrupted,
+            cancel=lambda turn_id, by: service.cancel(turn_id, by=by),
             owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
             capacity=settings.max_concurrent_turns,
         )
         service.on_submit(worker.wake)
-        app = build_app(settings, client=slack, intake=service)
+        controls = TurnControls(store=store, service=service, renderers=renderer, history=history)
+        app = build_app(settings, client=slack, intake=service, controls=controls)
         await stack.enter_async_context(worker.started())
         stack.push_async_callback(service.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, service, worker, store, slack)

@@ -22,18 +22,21 @@ from typing import Any
 
 from bot import messages, outputs
 from bot.errors import ContainerExpired, EngineTimeout, FileError, TurnError
-from bot.events import CodeFinished, Finished, ModelRequest, ResponseStarted
+from bot.events import CodeFinished, Finished, ModelRequest, ResponseStarted, Step, StepStatus
 from bot.files import kind_of
 from bot.instructions import turn_instructions, user_input
-from bot.ports import Directory, Engine, Renderer, Store, ThreadHistory
+from bot.ports import Directory, Engine, Renderer, Store, Surface, ThreadHistory
 from bot.records import Artifact, StoredTurn, ThreadState, TurnOutcome
-from bot.turns import PriorMessage, ThreadKey, Turn
-from bot.workspace import StatusCallback, Workspace, WorkspaceBuilder
+from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn
+from bot.workspace import Progress, Workspace, WorkspaceBuilder
 
 logger = logging.getLogger(__name__)
 
-RendererFactory = Callable[[Turn], Renderer]
+RendererFactory = Callable[[Turn, int], Renderer]
+"""(turn, turn id) → the renderer that shows that turn."""
 CONTEXT_MESSAGES = 50
+# Failures a Retry cannot fix (the user must change the file or the question).
+FINAL_ERRORS = frozenset({"file_unsupported", "file_too_large", "file_empty", "engine_refused"})
 RESTART_NOTE = "_(the analysis session expired; starting it again with your files…)_"
 
 
@@ -68,7 +71,9 @@ class AnalystService:
         instructions: str,
         turn_timeout_s: float,
         max_file_bytes: int,
+        surface: Surface,
     ) -> None:
+        self._surface = surface
         self._store = store
         self._engine = engine
         self._workspace = workspace
@@ -82,6 +87,8 @@ class AnalystService:
         self._submitting = 0
         self._intake_idle = asyncio.Event()
         self._intake_idle.set()
+        self._running: dict[int, tuple[asyncio.Task[Any], ThreadKey]] = {}
+        self._cancels: dict[int, str] = {}  # turn id → who cancelled it
 
     def on_submit(self, wake: Callable[[], None]) -> None:
         """Call `wake` whenever a turn is recorded (the worker's doorbell)."""
@@ -98,9 +105,12 @@ class AnalystService:
             self._submitting -= 1
             if not self._submitting:
                 self._intake_idle.set()
-        if turn_id is not None:
-            self._wake()
-        return turn_id is not None
+        if turn_id is None:
+            return False
+        self._wake()
+        if any(key == turn.key for _, key in self._running.values()):
+            await self._renderers(turn, turn_id).queued()
+        return True
 
     async def quiesce(self) -> None:
         """Wait (up to 5 s) for listeners still recording turns (Bolt runs them untracked)."""
@@ -111,19 +121,38 @@ class AnalystService:
     async def is_engaged(self, key: ThreadKey) -> bool:
         return await self._store.threads.is_engaged(key)
 
+    async def home_opened(self, user_id: str, channel_id: str) -> None:
+        await self._surface.suggest_prompts(channel_id)
+
     # Running a turn (called by the worker) -------------------------------------------------
 
     async def run(self, stored: StoredTurn) -> TurnOutcome:
-        renderer = self._renderers(stored.turn)
+        renderer = self._renderers(stored.turn, stored.id)
         record = _Record()
-        error_ref = None
+        error_ref = cancelled_by = None
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[stored.id] = (task, stored.turn.key)
         try:
             async with asyncio.timeout(self._timeout):
                 await self._answer(stored, renderer, record)
+        except asyncio.CancelledError:
+            cancelled_by = self._cancels.pop(stored.id, None)
+            if cancelled_by is None:
+                raise  # shutdown: the worker reports the turn as interrupted
+            task.uncancel()
+            record.error_code = "cancelled"
+            name = (await self._directory.user(cancelled_by)).display_name
+            await _safely(
+                renderer.end_text(messages.CANCELLED_BY.format(name=name)),
+                f"noting that turn {stored.id} was cancelled",
+            )
         except TurnError as error:
             record.error_code = error.code
             logger.info("turn %s failed: %s (%s)", stored.id, error.code, error.detail)
-            await self._tell(renderer, messages.for_error(error), stored)
+            await self._tell(
+                renderer, messages.for_error(error), stored, retry=error.code not in FINAL_ERRORS
+            )
         except TimeoutError:
             record.error_code = EngineTimeout.code
             await self._tell(renderer, messages.error_text(EngineTimeout.code), stored)
@@ -133,10 +162,12 @@ class AnalystService:
             logger.exception("turn %s failed unexpectedly [ref %s]", stored.id, error_ref)
             await self._tell(renderer, messages.error_text("internal", ref=error_ref), stored)
         finally:
+            del self._running[stored.id]
+            self._cancels.pop(stored.id, None)
             await self._close(renderer, stored)
         record.mark("total_s")
         return TurnOutcome(
-            status="failed" if record.error_code else "done",
+            status=("cancelled" if cancelled_by else "failed" if record.error_code else "done"),
             response_id=record.response_id,
             reply_ts=renderer.reply_ts,
             usage=record.usage,
@@ -144,22 +175,48 @@ class AnalystService:
             code_runs=record.code_runs,
             error_code=record.error_code,
             error_ref=error_ref,
+            cancelled_by=cancelled_by,
         )
+
+    def cancel(self, turn_id: int, *, by: str) -> bool:
+        """Stop a turn running in this process (its stream is closed); False if not here."""
+        running = self._running.get(turn_id)
+        if running is None:
+            return False
+        self._cancels[turn_id] = by
+        running[0].cancel(f"cancelled by {by}")
+        return True
+
+    def running_in(self, key: ThreadKey) -> list[int]:
+        """Turns of this thread running in this process."""
+        return [turn_id for turn_id, (_, thread) in self._running.items() if thread == key]
 
     async def report_interrupted(self, stored: StoredTurn) -> None:
         """Tell a thread that its turn died with its worker (the thread is free again)."""
-        renderer = self._renderers(stored.turn)
-        await self._tell(renderer, messages.error_text("interrupted"), stored)
+        renderer = self._renderers(stored.turn, stored.id)
+        await self._tell(renderer, messages.error_text("interrupted"), stored, retry=True)
         await self._close(renderer, stored)
 
     async def _answer(self, stored: StoredTurn, renderer: Renderer, record: _Record) -> None:
         turn = stored.turn
         await renderer.status(messages.STATUS_THINKING)
         thread = await self._store.threads.get(stored.thread_id)
-        prior = await self._prior(turn) if turn.gather_context else []
+        first = thread.conversation_id is None
+        if first and turn.channel_type == "im":
+            await renderer.title(turn.text or messages.DEFAULT_TITLE)
+        # The thread's first turn in an existing thread reads what was said before.
+        gather = turn.gather_context or (first and turn.message_ts != turn.key.thread_ts)
+        prior = await self._prior(turn) if gather else []
 
-        async def reading(names: str) -> None:
-            await renderer.status(messages.STATUS_READING.format(names=names))
+        async def reading(file: SlackFile, status: StepStatus) -> None:
+            if status == "in_progress":
+                await renderer.status(
+                    messages.STATUS_READING.format(names=file.name),
+                    [messages.STEP_READING.format(name=file.name) + "…"],
+                )
+            await renderer.step(
+                Step(f"file-{file.id}", messages.STEP_READING.format(name=file.name), status)
+            )
 
         new_ids = await self._workspace.add_files(thread, turn.files, reading)
         new_ids |= await self._context_files(thread, prior, reading)
@@ -169,7 +226,7 @@ class AnalystService:
             stored, thread, workspace, prior, renderer, record, new_ids=new_ids
         )
         note = messages.INCOMPLETE_NOTE if finished.incomplete_reason else None
-        await renderer.end_text(note)
+        await renderer.end_text(note, show_code=bool(record.code_runs))
         if finished.incomplete_reason:
             record.error_code = "engine_incomplete"
         await self._post_outputs(stored, workspace, finished, renderer, record)
@@ -251,14 +308,14 @@ class AnalystService:
         renderer: Renderer,
         record: _Record,
     ) -> None:
-        if not record.code_runs and not finished.citations:
-            return  # only code writes files: nothing to look for
-        produced = await outputs.collect(
-            self._engine,
-            container_id=workspace.container_id,
-            since=record.since,
-            citations=finished.citations,
-        )
+        produced = outputs.Outputs()
+        if record.code_runs or finished.citations:  # only code writes files
+            produced = await outputs.collect(
+                self._engine,
+                container_id=workspace.container_id,
+                since=record.since,
+                citations=finished.citations,
+            )
         if produced.files:
             await renderer.status(messages.STATUS_UPLOADING.format(count=len(produced.files)))
         links = await renderer.post_files(produced.files)
@@ -285,7 +342,7 @@ class AnalystService:
         )
 
     async def _context_files(
-        self, thread: ThreadState, prior: list[PriorMessage], reading: StatusCallback
+        self, thread: ThreadState, prior: list[PriorMessage], reading: Progress
     ) -> set[str]:
         """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
         added: set[str] = set()
@@ -299,8 +356,12 @@ class AnalystService:
                     logger.info("skipping earlier thread file %s: %s", file.id, error.code)
         return added
 
-    async def _tell(self, renderer: Renderer, text: str, stored: StoredTurn) -> None:
-        await _safely(renderer.error(text), f"posting the error message for turn {stored.id}")
+    async def _tell(
+        self, renderer: Renderer, text: str, stored: StoredTurn, *, retry: bool = True
+    ) -> None:
+        await _safely(
+            renderer.error(text, retry=retry), f"posting the error message for turn {stored.id}"
+        )
 
     async def _close(self, renderer: Renderer, stored: StoredTurn) -> None:
         await _safely(renderer.close(), f"cleaning up after turn {stored.id}")

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from bot.engine import OpenAIEngine, open_client
-from bot.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, TextDelta
+from bot.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
 from bot.files import RelayedFile, Uploader, check
-from bot.markdown import LinkHolder, hide_links
+from bot.markdown import LinkHolder, first_meaningful_line, hide_links
 from bot.service import AnalystService
 from bot.settings import Settings
 from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
@@ -52,9 +52,15 @@ class TerminalRenderer:
     def has_output(self) -> bool:
         return self._wrote
 
-    async def status(self, text: str) -> None:
+    async def status(self, text: str, loading: Sequence[str] = ()) -> None:
         if text:
             self._err.write(f"… {text}\n")
+
+    async def step(self, step: Step) -> None:
+        if step.status in ("complete", "error"):
+            mark = "✓" if step.status == "complete" else "✗"
+            details = f" — {step.details}" if step.details else ""
+            self._err.write(f"  {mark} {step.title}{details}\n")
 
     async def show(self, event: EngineEvent) -> None:
         if isinstance(event, TextDelta):
@@ -62,9 +68,16 @@ class TerminalRenderer:
         elif isinstance(event, CodeStarted):
             self._err.write("… running Python\n")
         elif isinstance(event, CodeFinished):
-            self._err.write(f"  {'✓' if event.ok else '✗'} {_first_line(event.code)}\n")
+            mark = "✓" if event.ok else "✗"
+            self._err.write(f"  {mark} {first_meaningful_line(event.code)}\n")
 
-    async def end_text(self, note: str | None = None) -> None:
+    async def queued(self) -> None:
+        return None  # one question at a time in a terminal
+
+    async def title(self, text: str) -> None:
+        return None
+
+    async def end_text(self, note: str | None = None, *, show_code: bool = False) -> None:
         self._write(self._holder.flush())
         if note:
             self._write(f"\n\n{note}")
@@ -84,7 +97,7 @@ class TerminalRenderer:
     async def relink(self, links: Mapping[str, str]) -> None:
         return None  # printed text cannot change; post_files already listed the files
 
-    async def error(self, text: str) -> None:
+    async def error(self, text: str, *, retry: bool = False) -> None:
         self._err.write(f"\n{text}\n")
 
     async def restart(self, note: str) -> None:
@@ -95,17 +108,18 @@ class TerminalRenderer:
     async def close(self) -> None:
         self._out.flush()
 
+    async def notify(self, user_id: str, text: str) -> None:
+        self._err.write(f"{text}\n")
+
+    async def post_code(self, name: str, code: str) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread((self._dir / name).write_text, code)
+
     def _write(self, text: str) -> None:
         if text:
             self._out.write(hide_links(text))
             self._out.flush()
             self._wrote = True
-
-
-def _first_line(code: str) -> str:
-    lines = [line.strip() for line in code.splitlines() if line.strip()]
-    meaningful = [line for line in lines if not line.startswith(("import ", "from ", "#"))]
-    return (meaningful or lines or [""])[0][:100]
 
 
 class LocalFiles:
@@ -157,6 +171,12 @@ class _Nobody:
     async def earlier(self, key: ThreadKey, *, before_ts: str, limit: int) -> list[PriorMessage]:
         return []
 
+    async def participants(self, key: ThreadKey) -> set[str]:
+        return {"terminal"}
+
+    async def suggest_prompts(self, channel_id: str) -> None:
+        return None
+
 
 async def ask(
     settings: Settings, *, files: Sequence[str], question: str, prompt: IO[str] = sys.stdin
@@ -183,12 +203,13 @@ async def ask(
                     relay=LocalFiles(engine, max_bytes=settings.max_file_bytes),
                     max_file_bytes=settings.max_file_bytes,
                 ),
-                renderers=lambda _turn: TerminalRenderer(),
+                renderers=lambda _turn, _turn_id: TerminalRenderer(),
                 directory=people,
                 history=people,
                 instructions=settings.instructions,
                 turn_timeout_s=settings.turn_timeout_s,
                 max_file_bytes=settings.max_file_bytes,
+                surface=people,
             )
             shared = tuple(local_file(f) for f in files)
             number, failures = 0, 0

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 Runner = Callable[[StoredTurn], Awaitable[TurnOutcome]]
 Reporter = Callable[[StoredTurn], Awaitable[None]]
+Canceller = Callable[[int, str], bool]
 
 
 class Worker:
@@ -29,6 +30,7 @@ class Worker:
         turns: Turns,
         run: Runner,
         report_interrupted: Reporter,
+        cancel: Canceller,
         owner: str,
         capacity: int,
         lease_s: float = 30.0,
@@ -37,6 +39,7 @@ class Worker:
         self._turns = turns
         self._run = run
         self._report_interrupted = report_interrupted
+        self._cancel = cancel
         self.owner = owner
         self._capacity = capacity
         self._lease_s = lease_s
@@ -124,6 +127,9 @@ class Worker:
             mine = await self._turns.renew(self.owner, list(self._tasks), lease_s=self._lease_s)
             for lost in set(self._tasks) - mine:
                 logger.warning("turn %s: lease lost to another worker", lost)
+            # Cancel buttons pressed on another replica.
+            for turn_id, by in (await self._turns.cancel_requests(self.owner)).items():
+                self._cancel(turn_id, by)
         for stored in await self._turns.interrupt_expired():
             logger.warning("turn %s was interrupted (its worker stopped)", stored.id)
             await self._report_interrupted(stored)

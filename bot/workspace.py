@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.events import StepStatus
 from bot.files import FileKind, RelayedFile, check, kind_of
 from bot.ports import Engine, Store
 from bot.records import StoredFile, ThreadState
@@ -20,7 +21,8 @@ from bot.turns import SlackFile, ThreadKey
 
 logger = logging.getLogger(__name__)
 
-StatusCallback = Callable[[str], Awaitable[None]]
+Progress = Callable[[SlackFile, StepStatus], Awaitable[None]]
+"""Told when a file starts being read (`in_progress`) and when it is in (`complete`)."""
 
 
 class Relay(Protocol):
@@ -70,16 +72,20 @@ class WorkspaceBuilder:
         self._max_bytes = max_file_bytes
 
     async def add_files(
-        self, thread: ThreadState, files: Sequence[SlackFile], status: StatusCallback
+        self, thread: ThreadState, files: Sequence[SlackFile], progress: Progress
     ) -> set[str]:
         """Bring the turn's Slack files into the thread; returns their Slack ids."""
         complete = [await self._relay.complete(f) for f in _unique(files)]
         for file in complete:
             check(file, max_bytes=self._max_bytes)  # refuse before downloading anything
-        if complete:
-            await status(", ".join(f.name for f in complete[:3]))
-        stored = await asyncio.gather(*(self._store_file(thread.key, f) for f in complete))
-        for item in stored:
+
+        async def read(file: SlackFile) -> StoredFile:
+            await progress(file, "in_progress")
+            stored = await self._store_file(thread.key, file)
+            await progress(file, "complete")
+            return stored
+
+        for item in await asyncio.gather(*(read(f) for f in complete)):
             await self._store.threads.attach_file(thread.id, item.id)
         return {f.id for f in complete}
 

@@ -6,11 +6,14 @@ the Events API types they listen to (the manifest test checks the two agree).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.turns import ThreadKey, Turn
+
+if TYPE_CHECKING:
+    from handlers.actions import Controls
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
 EVENT_TYPES = ("app_mention", "message", "app_home_opened")
@@ -27,9 +30,14 @@ class Intake(Protocol):
         """Whether the bot answers follow-ups in this thread without a mention."""
         ...
 
+    async def home_opened(self, user_id: str, channel_id: str) -> None:
+        """The user opened the app's Messages tab."""
+        ...
 
-def register(app: AsyncApp, intake: Intake) -> None:
-    from handlers import home, messages
+
+def register(app: AsyncApp, intake: Intake, controls: Controls) -> None:
+    from handlers import actions, home, messages
 
     messages.register(app, intake)
     home.register(app, intake)
+    actions.register(app, controls)

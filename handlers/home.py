@@ -1,4 +1,4 @@
-"""The Messages tab (agent view): `app_home_opened`."""
+"""The Messages tab (agent view): `app_home_opened` shows suggested prompts."""
 
 from __future__ import annotations
 
@@ -12,5 +12,5 @@ from handlers import Intake
 def register(app: AsyncApp, intake: Intake) -> None:
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any]) -> None:
-        # Acked so Slack does not retry; suggested prompts arrive with the Slack UX work.
-        return None
+        if event.get("tab") == "messages" and event.get("channel"):
+            await intake.home_opened(str(event["user"]), str(event["channel"]))

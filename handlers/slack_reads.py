@@ -63,7 +63,24 @@ class SlackThreadHistory:
         self._client = client
         self._directory = directory
 
+    async def participants(self, key: ThreadKey) -> set[str]:
+        """People (not bots) who wrote in the thread."""
+        return {
+            str(m["user"])
+            for m in await self._messages(key)
+            if m.get("user") and not m.get("bot_id")
+        }
+
     async def earlier(self, key: ThreadKey, *, before_ts: str, limit: int) -> list[PriorMessage]:
+        messages = await self._messages(key)
+        earlier = [m for m in messages if float(str(m.get("ts", 0))) < float(before_ts)]
+        earlier = earlier[-limit:]
+        names = {}
+        for user_id in {str(m["user"]) for m in earlier if m.get("user")}:
+            names[user_id] = (await self._directory.user(user_id)).display_name
+        return [prior_message(m, names=names) for m in earlier]
+
+    async def _messages(self, key: ThreadKey) -> list[dict[str, object]]:
         messages: list[dict[str, object]] = []
         cursor = None
         try:
@@ -74,16 +91,10 @@ class SlackThreadHistory:
                 messages += response.get("messages") or []
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
-                    break
+                    return messages
         except SlackApiError as error:
             logger.warning("could not read thread %s: %s", key, error.response.get("error"))
-            return []
-        earlier = [m for m in messages if float(str(m.get("ts", 0))) < float(before_ts)]
-        earlier = earlier[-limit:]
-        names = {}
-        for user_id in {str(m["user"]) for m in earlier if m.get("user")}:
-            names[user_id] = (await self._directory.user(user_id)).display_name
-        return [prior_message(m, names=names) for m in earlier]
+            return messages
 
 
 class SlackFileResolver:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.actions import ActionLog
 from store.artifacts import ArtifactStore, ChannelSettings
 from store.database import Database, open_database
 from store.threads import ThreadStore
@@ -26,6 +27,7 @@ class Store:
         self.turns = TurnQueue(db)
         self.artifacts = ArtifactStore(db)
         self.channels = ChannelSettings(db)
+        self.actions = ActionLog(db)
 
 
 @asynccontextmanager

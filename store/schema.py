@@ -4,6 +4,7 @@ threads ─┬─< thread_files >── files        a Slack thread ↔ its Open
          └─< turns ─┬─< artifacts           the durable per-thread queue and each turn's record
                     └─< feedback
 channel_settings                            per-channel switches (auto-profile, …)
+handled_actions                             button clicks already acted on
 """
 
 from __future__ import annotations
@@ -192,4 +193,12 @@ channel_settings = Table(
     Column("channel_id", String(32), primary_key=True),
     Column("auto_profile", Boolean, nullable=False, server_default=text("true")),
     _now_column("updated_at"),
+)
+
+# Button clicks already acted on (double clicks, Slack redeliveries).
+handled_actions = Table(
+    "handled_actions",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("handled_at", UTCDateTime(), nullable=False),
 )

@@ -238,3 +238,30 @@ class TurnQueue:
         query = select(exists().where(turns.c.status == "queued"))
         async with self._db.read() as conn:
             return bool((await conn.execute(query)).scalar_one())
+
+    async def askers(self, thread_id: int) -> set[str]:
+        """Everyone who asked the bot something in this thread."""
+        query = select(turns.c.user_id).where(turns.c.thread_id == thread_id).distinct()
+        async with self._db.read() as conn:
+            return set((await conn.execute(query)).scalars())
+
+    async def request_cancel(self, turn_id: int, *, by: str) -> bool:
+        """Ask whichever worker runs this turn to stop it (see `cancel_requests`)."""
+        stmt = (
+            update(turns)
+            .where(turns.c.id == turn_id, turns.c.status.in_(("queued", "running")))
+            .values(cancelled_by=by)
+            .returning(turns.c.id)
+        )
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def cancel_requests(self, owner: str) -> dict[int, str]:
+        """This owner's running turns that somebody asked to cancel: turn id → who."""
+        query = select(turns.c.id, turns.c.cancelled_by).where(
+            turns.c.lease_owner == owner,
+            turns.c.status == "running",
+            turns.c.cancelled_by.is_not(None),
+        )
+        async with self._db.read() as conn:
+            return {row.id: row.cancelled_by for row in (await conn.execute(query)).all()}

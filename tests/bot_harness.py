@@ -22,6 +22,7 @@ from bot.app import bound_port, start_http, web_app
 from bot.records import StoredTurn
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
+from bot.turns import ThreadKey
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, UserMessage
 from tests.fakes.slack_events import EventSender, SentResponse
@@ -123,6 +124,9 @@ class BotUnderTest:
 
     async def send(self, envelope: dict[str, Any], **kwargs: Any) -> SentResponse:
         return await self.events.send(envelope, **kwargs)
+
+    def turn_key(self, thread_ts: str, channel: str = "C0GENERAL") -> ThreadKey:
+        return ThreadKey(self.team, channel, thread_ts)
 
     async def turn(self, message_ts: str, channel: str = "C0GENERAL") -> StoredTurn | None:
         return await self.runtime.store.turns.find(self.team, channel, message_ts)

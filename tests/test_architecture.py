@@ -39,7 +39,13 @@ def test_only_the_engine_imports_openai() -> None:
 
 
 def test_only_the_slack_edge_imports_slack_libraries() -> None:
-    allowed = {"bot/app.py", "bot/runtime.py", "bot/render_slack.py", "bot/slack_message.py"}
+    allowed = {
+        "bot/app.py",
+        "bot/runtime.py",
+        "bot/render_slack.py",
+        "bot/slack_message.py",
+        "bot/slack_surface.py",
+    }
     users = _users_of("slack_sdk") | _users_of("slack_bolt")
     assert users - allowed == {u for u in users if u.startswith("handlers/")}
 
@@ -58,6 +64,7 @@ def test_only_the_store_touches_the_database() -> None:
         "bot/outputs.py",
         "bot/instructions.py",
         "bot/ports.py",
+        "bot/controls.py",
     ],
 )
 def test_the_core_knows_no_wire_format(module: str) -> None:

@@ -42,7 +42,9 @@ async def bot(tmp_path: Path):
 
 
 def thread_texts(bot: BotUnderTest, ts: str, channel: str = "C0GENERAL") -> list[str]:
-    return [m.text_content() for m in bot.slack.bot_messages(channel, ts)]
+    """What the bot wrote (progress-only messages, e.g. a failed "Reading…" step, aside)."""
+    texts = [m.text_content() for m in bot.slack.bot_messages(channel, ts)]
+    return [t for t in texts if t]
 
 
 async def ask_and_fail(

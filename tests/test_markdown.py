@@ -10,6 +10,8 @@ import pytest
 from bot.markdown import (
     LinkHolder,
     Paginator,
+    Table,
+    TableCutter,
     defuse,
     hide_links,
     linked_paths,
@@ -126,3 +128,43 @@ def test_pings_split_across_deltas_are_still_defused() -> None:
     assert not re.search(r"<[!@#]", shown)
     assert not re.search(r"@here\b", shown)
     assert shown.replace("\u200b", "").replace("\u2060", "") == "Tell <!channel> and @here now"
+
+
+TABLE_ANSWER = (
+    "Top companies:\n\n"
+    "| rank | name | revenue |\n"
+    "|---:|:---|---:|\n"
+    "| 1 | Northwind | $572,754 |\n"
+    "| 2 | Contoso \\| Ltd | $499,100 |\n"
+    "\nThat is all.\n\n"
+    "```\n| not | a table |\n|---|---|\n```\n"
+    "A line with a | pipe.\n"
+)
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 1000])
+def test_tables_are_cut_out_of_streamed_text(step: int) -> None:
+    cutter = TableCutter()
+    pieces = []
+    for start in range(0, len(TABLE_ANSWER), step):
+        pieces += cutter.feed(TABLE_ANSWER[start : start + step])
+    pieces += cutter.flush()
+    tables = [p for p in pieces if isinstance(p, Table)]
+    assert len(tables) == 1
+    assert tables[0].rows == (
+        ("rank", "name", "revenue"),
+        ("1", "Northwind", "$572,754"),
+        ("2", "Contoso | Ltd", "$499,100"),
+    )
+    text = "".join(p for p in pieces if isinstance(p, str))
+    assert text == TABLE_ANSWER.replace(tables[0].source, "")
+    assert "| not | a table |" in text  # code blocks keep their pipes
+    assert "A line with a | pipe." in text
+
+
+def test_text_without_tables_streams_through_at_once() -> None:
+    cutter = TableCutter()
+    assert cutter.feed("Hello, wor") == ["Hello, wor"]
+    assert cutter.feed("ld.\nNext") == ["ld.\nNext"]
+    assert cutter.feed("\n| a ") == ["\n"]  # the start of a possible table is held
+    assert cutter.flush() == ["| a "]

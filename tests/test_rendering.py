@@ -141,3 +141,59 @@ async def test_model_output_can_never_ping(bot: BotUnderTest) -> None:
     assert "<!channel>" not in text
     assert "<!here>" not in text
     assert "<@U0BOB>" not in text
+
+
+def markdown_table(rows: int) -> str:
+    lines = ["| rank | company | revenue |", "|---:|---|---:|"]
+    lines += [f"| {i} | Company {i} | ${1000 - i:,} |" for i in range(1, rows + 1)]
+    return "\n".join(lines) + "\n"
+
+
+async def test_small_tables_become_table_blocks(bot: BotUnderTest) -> None:
+    text = "Here are the leaders:\n\n" + markdown_table(5) + "\nNorthwind leads.\n"
+    bot.openai.model.enqueue(ScriptedTurn(text=text, text_deltas=25))
+    sent = await bot.mention("leaders?")
+    assert (await bot.finished(sent.ts)).status == "done"
+    [answer] = [m for m in bot.slack.bot_messages("C0GENERAL", sent.ts) if m.is_stream]
+    tables = [
+        b
+        for c in answer.stream.chunks
+        if c["type"] == "blocks"
+        for b in c["blocks"]
+        if b["type"] == "table"
+    ]
+    assert len(tables) == 1
+    assert len(tables[0]["rows"]) == 6  # header + 5
+    assert tables[0]["rows"][1][1]["text"] == "Company 1"
+    assert "| rank |" not in answer.stream.markdown
+    assert answer.stream.markdown.index("leaders") < answer.stream.markdown.index("Northwind")
+
+
+async def test_long_answer_with_a_150_row_table_arrives_complete(bot: BotUnderTest) -> None:
+    paragraphs = [
+        f"Section {i}: " + "the figures are consistent across regions. " * 9 for i in range(70)
+    ]
+    text = (
+        "\n\n".join(paragraphs[:35])
+        + "\n\n"
+        + markdown_table(150)
+        + "\n"
+        + "\n\n".join(paragraphs[35:])
+    )
+    assert len(text) > 30_000
+    bot.openai.model.enqueue(ScriptedTurn(text=text, text_deltas=400))
+    sent = await bot.mention("full report")
+    assert (await bot.finished(sent.ts)).status == "done"
+    texts = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", sent.ts) if not m.files]
+    for paragraph in paragraphs:
+        assert sum(paragraph in t for t in texts) == 1
+    assert all(
+        len(m.stream.markdown) <= 12_000
+        for m in bot.slack.bot_messages("C0GENERAL", sent.ts)
+        if m.is_stream
+    )
+    [table_file] = [f for f in bot.slack.uploaded_files if f.name.endswith(".csv")]
+    rows = table_file.content.decode().splitlines()
+    assert len(rows) == 151
+    assert rows[1] == "1,Company 1,$999"
+    assert any("150 rows" in t and table_file.name in t for t in texts)

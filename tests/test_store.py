@@ -283,3 +283,10 @@ async def test_migrations_are_idempotent(database_url: str) -> None:
         await store.turns.record(turn())
     async with open_store(database_url) as store:  # second start: nothing to do, data kept
         assert await store.turns.find("T1", "C1", KEY.thread_ts) is not None
+
+
+async def test_a_button_click_is_acted_on_once_within_its_window(store: Store) -> None:
+    assert await store.actions.claim("show_code:1", window_s=60)
+    assert not await store.actions.claim("show_code:1", window_s=60)  # the double click
+    assert await store.actions.claim("show_code:2", window_s=60)
+    assert await store.actions.claim("show_code:1", window_s=0)  # the window has passed

@@ -1,0 +1,107 @@
+"""What the buttons under answers do: Cancel, Show code, feedback, Retry.
+
+Button values carry turn ids, never in-memory state, so buttons keep working after a
+restart; double clicks act once (the store's action log, or the turn queue's unique keys).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot import messages
+from bot.ports import Store, ThreadHistory
+from bot.records import StoredTurn
+from bot.service import AnalystService, RendererFactory
+
+logger = logging.getLogger(__name__)
+
+DOUBLE_CLICK_S = 30.0
+
+
+class TurnControls:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        service: AnalystService,
+        renderers: RendererFactory,
+        history: ThreadHistory,
+    ) -> None:
+        self._store = store
+        self._service = service
+        self._renderers = renderers
+        self._history = history
+
+    async def cancel(self, turn_id: int, user_id: str) -> None:
+        """Stop a running turn; only people in its thread may."""
+        stored = await self._store.turns.get(turn_id)
+        if stored is None:
+            return
+        renderer = self._renderers(stored.turn, turn_id)
+        if stored.status not in ("queued", "running"):
+            await renderer.notify(user_id, messages.NOTHING_TO_CANCEL)
+            return
+        if not await self._in_thread(stored, user_id):
+            await renderer.notify(user_id, messages.NOT_IN_THREAD)
+            return
+        if not self._service.cancel(turn_id, by=user_id):
+            # Running in another process: its worker sees the request at its next check.
+            await self._store.turns.request_cancel(turn_id, by=user_id)
+
+    async def show_code(self, turn_id: int, user_id: str) -> None:
+        """Post the Python the turn ran, as a `.py` file, from the turn's record."""
+        stored = await self._store.turns.get(turn_id)
+        if stored is None:
+            return
+        renderer = self._renderers(stored.turn, turn_id)
+        if not stored.code_runs:
+            await renderer.notify(user_id, messages.NO_CODE)
+            return
+        if not await self._store.actions.claim(f"show_code:{turn_id}", window_s=DOUBLE_CLICK_S):
+            return
+        listing = code_listing(stored.code_runs, question=stored.turn.text)
+        await renderer.post_code(f"analysis-{turn_id}.py", listing)
+
+    async def feedback(self, turn_id: int, user_id: str, value: str) -> None:
+        stored = await self._store.turns.get(turn_id)
+        if stored is None or value not in ("good", "bad"):
+            return
+        await self._store.artifacts.set_feedback(turn_id, user_id, value)
+        await self._renderers(stored.turn, turn_id).notify(user_id, messages.FEEDBACK_THANKS)
+
+    async def retry(self, turn_id: int, user_id: str) -> None:
+        """Ask the same question again, with the same files (once, however many clicks)."""
+        stored = await self._store.turns.get(turn_id)
+        if stored is None:
+            return
+        again = replace(
+            stored.turn,
+            message_ts=f"retry-{turn_id}",
+            source="retry",
+            retry_of=turn_id,
+            gather_context=False,
+        )
+        if not await self._service.submit(again):
+            logger.info("retry of turn %s already queued (clicked again by %s)", turn_id, user_id)
+
+    async def _in_thread(self, stored: StoredTurn, user_id: str) -> bool:
+        if user_id == stored.turn.user_id or user_id in await self._store.turns.askers(
+            stored.thread_id
+        ):
+            return True
+        return user_id in await self._history.participants(stored.turn.key)
+
+
+def code_listing(runs: Sequence[dict[str, Any]], *, question: str) -> str:
+    """Every code run of a turn, in order, with what it printed as comments."""
+    lines = [f"# {messages.CODE_SNIPPET_TITLE}", f"# Question: {' '.join(question.split())}", ""]
+    for number, run in enumerate(runs, start=1):
+        failed = "" if run.get("ok", True) else " (failed)"
+        lines += [f"# --- Run {number}{failed} ---", str(run.get("code", "")).rstrip(), ""]
+        logs = str(run.get("logs") or "").rstrip()
+        if logs:
+            lines += ["# Output:", *(f"# {line}" for line in logs.splitlines()), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,51 @@
+"""Button clicks (`block_actions`): acknowledged at once, then handed to the controls."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack_blocks import ACTION_CANCEL, ACTION_FEEDBACK, ACTION_RETRY, ACTION_SHOW_CODE
+
+
+class Controls(Protocol):
+    async def cancel(self, turn_id: int, user_id: str) -> None: ...
+
+    async def show_code(self, turn_id: int, user_id: str) -> None: ...
+
+    async def feedback(self, turn_id: int, user_id: str, value: str) -> None: ...
+
+    async def retry(self, turn_id: int, user_id: str) -> None: ...
+
+
+def _turn_id(value: Any) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() else None
+
+
+def register(app: AsyncApp, controls: Controls) -> None:
+    @app.action(ACTION_CANCEL)
+    async def on_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        if (turn_id := _turn_id(action.get("value"))) is not None:
+            await controls.cancel(turn_id, body["user"]["id"])
+
+    @app.action(ACTION_SHOW_CODE)
+    async def on_show_code(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        if (turn_id := _turn_id(action.get("value"))) is not None:
+            await controls.show_code(turn_id, body["user"]["id"])
+
+    @app.action(ACTION_RETRY)
+    async def on_retry(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        if (turn_id := _turn_id(action.get("value"))) is not None:
+            await controls.retry(turn_id, body["user"]["id"])
+
+    @app.action(ACTION_FEEDBACK)
+    async def on_feedback(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        verdict, _, turn = str(action.get("value") or "").partition(":")
+        if (turn_id := _turn_id(turn)) is not None:
+            await controls.feedback(turn_id, body["user"]["id"], verdict)
