@@ -35,6 +35,7 @@ def build_app(
     client: AsyncWebClient,
     intake: handlers.Intake,
     controls: Controls,
+    drops: handlers.Drops,
 ) -> AsyncApp:
     """A Bolt app with every listener registered; building it makes no network call."""
     signing_secret = settings.slack_signing_secret
@@ -46,7 +47,7 @@ def build_app(
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    handlers.register(app, intake, controls)
+    handlers.register(app, intake, controls, drops)
 
     @app.error
     async def log_unhandled(error: Exception, body: dict[str, Any]) -> None:

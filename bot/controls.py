@@ -6,6 +6,7 @@ restart; double clicks act once (the store's action log, or the turn queue's uni
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from bot import messages
 from bot.ports import Store, ThreadHistory
 from bot.records import StoredTurn
 from bot.service import AnalystService, RendererFactory
+from bot.turns import ChannelType, SlackFile, ThreadKey, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,22 @@ class TurnControls:
         if not await self._service.submit(again):
             logger.info("retry of turn %s already queued (clicked again by %s)", turn_id, user_id)
 
+    async def suggestion(
+        self, key: ThreadKey, *, message_ts: str, user_id: str, file_id: str, question: str
+    ) -> None:
+        """A suggested question under a file's profile: asked as if the clicker typed it."""
+        digest = hashlib.sha1(question.encode(), usedforsecurity=False).hexdigest()[:8]
+        turn = Turn(
+            key=key,
+            message_ts=f"ask-{message_ts}-{digest}-{user_id}"[:64],  # one run per person
+            user_id=user_id,
+            text=question,
+            files=(SlackFile(id=file_id),) if file_id else (),
+            channel_type=channel_type_of(key.channel_id),
+            source="suggestion",
+        )
+        await self._service.submit(turn)
+
     async def _in_thread(self, stored: StoredTurn, user_id: str) -> bool:
         if user_id == stored.turn.user_id or user_id in await self._store.turns.askers(
             stored.thread_id
@@ -105,3 +123,7 @@ def code_listing(runs: Sequence[dict[str, Any]], *, question: str) -> str:
         if logs:
             lines += ["# Output:", *(f"# {line}" for line in logs.splitlines()), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def channel_type_of(channel_id: str) -> ChannelType:
+    return {"D": "im", "G": "group"}.get(channel_id[:1], "channel")  # type: ignore[return-value]

@@ -2,6 +2,7 @@
 
     AnalystError
     ├── ConfigError               bad settings at start-up; lists every problem
+    ├── ProfileError              a dropped file can't be profiled (bot.data_formats)
     └── TurnError                 a turn cannot be answered; the user is told `code`'s message
         ├── FileError             a shared file cannot be used
         │   ├── UnsupportedFile       type we do not analyse

@@ -116,6 +116,12 @@ class FileRelay:
         logger.info("relayed Slack file %s (%d bytes) as %s", file.id, size, file_id)
         return RelayedFile(file, kind, size, digest, file_id)
 
+    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int) -> int:
+        """Download at most `limit` bytes of `file` into `sink` (for a local look at it);
+        returns how many were written. Same host rules and HTML check as `relay`."""
+        size, _digest = await self._download(file, sink, limit=limit)
+        return size
+
     def allowed(self, url: str) -> bool:
         """The bot token may go to this URL: https on an allowed host (http only on loopback)."""
         parts = urlsplit(url)
@@ -124,7 +130,9 @@ class FileRelay:
             return False
         return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(netloc))
 
-    async def _download(self, file: SlackFile, sink: IO[bytes]) -> tuple[int, str]:
+    async def _download(
+        self, file: SlackFile, sink: IO[bytes], *, limit: int | None = None
+    ) -> tuple[int, str]:
         url = file.download_url or ""
         for _ in range(_MAX_REDIRECTS + 1):
             if not self.allowed(url):
@@ -137,12 +145,18 @@ class FileRelay:
                 if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
                     continue
-                return await self._save(file, resp, sink)
+                return await self._save(file, resp, sink, limit=limit)
         raise FileNotDownloadable("too many redirects", name=file.name)
 
     async def _save(
-        self, file: SlackFile, resp: aiohttp.ClientResponse, sink: IO[bytes]
+        self,
+        file: SlackFile,
+        resp: aiohttp.ClientResponse,
+        sink: IO[bytes],
+        *,
+        limit: int | None,
     ) -> tuple[int, str]:
+        """Stream the body into `sink`; past `limit` stop quietly, past the cap fail."""
         if resp.status != 200 or resp.content_type == "text/html":
             # Slack answers 200 with a login page when the token lacks files:read or access.
             raise FileNotDownloadable(f"HTTP {resp.status} {resp.content_type}", name=file.name)
@@ -150,6 +164,10 @@ class FileRelay:
         async for chunk in resp.content.iter_chunked(_CHUNK):
             if size == 0 and _looks_like_html(chunk):
                 raise FileNotDownloadable("HTML body", name=file.name)
+            if limit is not None and size + len(chunk) >= limit:
+                pending += chunk[: limit - size]
+                size = limit
+                break
             size += len(chunk)
             if size > self._max_bytes:
                 raise FileTooLarge(

@@ -10,6 +10,7 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.data_profile import DataProfile
 from bot.errors import TurnError
 
 STATUS_THINKING = "is thinking…"
@@ -41,6 +42,22 @@ LOADING_MESSAGES = (
 )
 
 CONTINUED = "_(continued)_"
+PROFILE_TEXT = "A quick look at {name}"
+SUGGESTED_QUESTION = "> {question}\n\n"
+PROFILE_FAILED = (
+    ":warning: I couldn't take a quick look at *{name}*: it {reason}. Mention me with a "
+    "question about it and I'll analyse it with Python instead."
+)
+PROFILE_TOO_BIG = "is too big for a quick look"
+PROFILE_UNSUPPORTED = "is not a kind of data file I can read"
+AUTO_PROFILE_ON = (
+    ":white_check_mark: I'll take a quick look at data files shared in this channel. "
+    "Mention me with `auto-profile off` to stop."
+)
+AUTO_PROFILE_OFF = (
+    ":white_check_mark: I won't profile data files shared in this channel any more. "
+    "Mention me with `auto-profile on` to turn it back on."
+)
 PROMPTS_TITLE = "Try one of these:"
 PROMPTS = (
     (
@@ -152,3 +169,20 @@ def file_title(name: str) -> str:
     stem = name.rsplit(".", 1)[0] if "." in name else name
     words = stem.replace("_", " ").replace("-", " ").split()
     return (" ".join(words) or name)[:1].upper() + (" ".join(words) or name)[1:]
+
+
+def profile_summary(profile: DataProfile) -> str:
+    """One paragraph about a profiled file: size, shape, format, and what to know."""
+    rows = profile.total_rows if profile.total_rows is not None else profile.rows
+    shape = f"*{rows:,} rows × {len(profile.columns)} columns*"
+    if profile.sampled and profile.total_rows is None:
+        shape = f"*{profile.rows:,} rows read × {len(profile.columns)} columns* (a sample)"
+    details = [profile.format.upper()]
+    if profile.encoding and profile.encoding not in ("utf-8", "ascii"):
+        details.append(profile.encoding)
+    if profile.delimiter and profile.delimiter not in (",", "\t"):
+        details.append(f"`{profile.delimiter}`-separated")
+    lines = [f"{shape} · {', '.join(details)} · {profile.total_bytes / 2**20:,.1f} MB"]
+    lines += [f"• {note}" for note in profile.notes[:5]]
+    lines.append("Ask me anything about it, or pick a question below.")
+    return "\n".join(lines)

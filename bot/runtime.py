@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app import build_app, start_http, web_app
 from bot.controls import TurnControls
 from bot.engine import OpenAIEngine, open_client
+from bot.file_drop import FileDropProfiler
 from bot.files import FileRelay
 from bot.render_slack import SlackRenderer
 from bot.service import AnalystService
@@ -120,6 +121,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         )
 
         history = SlackThreadHistory(slack, directory)
+        surface = SlackSurface(slack)
 
         def renderer(turn: Turn, turn_id: int) -> SlackRenderer:
             return SlackRenderer(
@@ -142,7 +144,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             instructions=settings.instructions,
             turn_timeout_s=settings.turn_timeout_s,
             max_file_bytes=settings.max_file_bytes,
-            surface=SlackSurface(slack),
+            surface=surface,
         )
         worker = Worker(
             turns=store.turns,
@@ -154,7 +156,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         )
         service.on_submit(worker.wake)
         controls = TurnControls(store=store, service=service, renderers=renderer, history=history)
-        app = build_app(settings, client=slack, intake=service, controls=controls)
+        drops = FileDropProfiler(store=store, fetcher=relay, poster=surface)
+        app = build_app(settings, client=slack, intake=service, controls=controls, drops=drops)
         await stack.enter_async_context(worker.started())
         stack.push_async_callback(service.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, service, worker, store, slack)

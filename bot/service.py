@@ -22,7 +22,15 @@ from typing import Any
 
 from bot import messages, outputs
 from bot.errors import ContainerExpired, EngineTimeout, FileError, TurnError
-from bot.events import CodeFinished, Finished, ModelRequest, ResponseStarted, Step, StepStatus
+from bot.events import (
+    CodeFinished,
+    Finished,
+    ModelRequest,
+    ResponseStarted,
+    Step,
+    StepStatus,
+    TextDelta,
+)
 from bot.files import kind_of
 from bot.instructions import turn_instructions, user_input
 from bot.ports import Directory, Engine, Renderer, Store, Surface, ThreadHistory
@@ -200,6 +208,8 @@ class AnalystService:
     async def _answer(self, stored: StoredTurn, renderer: Renderer, record: _Record) -> None:
         turn = stored.turn
         await renderer.status(messages.STATUS_THINKING)
+        if turn.source == "suggestion":  # asked with a button: show what is being answered
+            await renderer.show(TextDelta(messages.SUGGESTED_QUESTION.format(question=turn.text)))
         thread = await self._store.threads.get(stored.thread_id)
         first = thread.conversation_id is None
         if first and turn.channel_type == "im":

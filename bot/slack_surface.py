@@ -4,7 +4,6 @@ acknowledgements of channel settings."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -33,13 +32,13 @@ class SlackSurface:
                 "setSuggestedPrompts failed in %s: %s", channel_id, error.response.get("error")
             )
 
-    async def reply(self, key: ThreadKey, text: str, blocks: Sequence[Block] = ()) -> str:
+    async def reply(self, key: ThreadKey, text: str, blocks: list[Block] | None = None) -> str:
         """A message in a thread (a profile, a settings acknowledgement); returns its ts."""
         response = await self._client.chat_postMessage(
             channel=key.channel_id,
             thread_ts=key.thread_ts,
             text=text[:3000],
-            blocks=list(blocks) or None,
+            blocks=blocks or None,
             unfurl_links=False,
             unfurl_media=False,
         )

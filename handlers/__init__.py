@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.file_drop import FileDrop
 from bot.turns import ThreadKey, Turn
 
 if TYPE_CHECKING:
@@ -35,9 +36,17 @@ class Intake(Protocol):
         ...
 
 
-def register(app: AsyncApp, intake: Intake, controls: Controls) -> None:
+class Drops(Protocol):
+    """What listeners need for data files shared without a question."""
+
+    async def dropped(self, drop: FileDrop) -> None: ...
+
+    async def set_auto_profile(self, key: ThreadKey, enabled: bool) -> None: ...
+
+
+def register(app: AsyncApp, intake: Intake, controls: Controls, drops: Drops) -> None:
     from handlers import actions, home, messages
 
-    messages.register(app, intake)
+    messages.register(app, intake, drops)
     home.register(app, intake)
     actions.register(app, controls)

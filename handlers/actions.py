@@ -6,7 +6,15 @@ from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack_blocks import ACTION_CANCEL, ACTION_FEEDBACK, ACTION_RETRY, ACTION_SHOW_CODE
+from bot.slack_blocks import (
+    ACTION_CANCEL,
+    ACTION_FEEDBACK,
+    ACTION_RETRY,
+    ACTION_SHOW_CODE,
+    ACTION_SUGGESTION,
+    parse_suggestion,
+)
+from bot.turns import ThreadKey
 
 
 class Controls(Protocol):
@@ -17,6 +25,10 @@ class Controls(Protocol):
     async def feedback(self, turn_id: int, user_id: str, value: str) -> None: ...
 
     async def retry(self, turn_id: int, user_id: str) -> None: ...
+
+    async def suggestion(
+        self, key: ThreadKey, *, message_ts: str, user_id: str, file_id: str, question: str
+    ) -> None: ...
 
 
 def _turn_id(value: Any) -> int | None:
@@ -49,3 +61,24 @@ def register(app: AsyncApp, controls: Controls) -> None:
         verdict, _, turn = str(action.get("value") or "").partition(":")
         if (turn_id := _turn_id(turn)) is not None:
             await controls.feedback(turn_id, body["user"]["id"], verdict)
+
+    @app.action(ACTION_SUGGESTION)
+    async def on_suggestion(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        parsed = parse_suggestion(str(action.get("value") or ""))
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        message_ts = str(container.get("message_ts") or message.get("ts") or "")
+        thread_ts = str(container.get("thread_ts") or message.get("thread_ts") or message_ts)
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        team = str((body.get("team") or {}).get("id") or body.get("team_id") or "")
+        if parsed is None or not (channel and thread_ts and team):
+            return
+        file_id, question = parsed
+        await controls.suggestion(
+            ThreadKey(team, channel, thread_ts),
+            message_ts=message_ts,
+            user_id=body["user"]["id"],
+            file_id=file_id,
+            question=question,
+        )

@@ -7,15 +7,19 @@ deliveries; both listeners may record the same message and the store keeps exact
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import Intake
+from handlers import Drops, Intake
 from handlers.parse import (
+    channel_type,
+    file_drop,
     in_thread,
     is_from_human,
     mentions,
+    strip_mention,
     team_of,
     thread_key,
     turn_from_event,
@@ -24,10 +28,14 @@ from handlers.parse import (
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, intake: Intake) -> None:
+AUTO_PROFILE = re.compile(r"^auto[- ]?profil(?:e|ing)\s+(on|off)\W*$", re.IGNORECASE)
+DROP_CHANNELS = ("channel", "group", "mpim")
+
+
+def register(app: AsyncApp, intake: Intake, drops: Drops) -> None:
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
-        await _mentioned(intake, event, body, context)
+        await _mentioned(intake, drops, event, body, context)
 
     # One listener for every message subtype, so edits/deletions are acked (never 404).
     @app.event("message")
@@ -42,7 +50,7 @@ def register(app: AsyncApp, intake: Intake) -> None:
             await intake.submit(turn)
         elif mentions(str(event.get("text") or ""), bot_user_id):
             # The app_mention twin may be late or missing (file shares); same turn either way.
-            await _mentioned(intake, event, body, context)
+            await _mentioned(intake, drops, event, body, context)
         elif in_thread(event) and await intake.is_engaged(
             thread_key(event, team_of(body, context))
         ):
@@ -50,15 +58,21 @@ def register(app: AsyncApp, intake: Intake) -> None:
                 event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="message"
             )
             await intake.submit(turn)
+        elif event.get("files") and channel_type(event) in DROP_CHANNELS:
+            await drops.dropped(file_drop(event, team_id=team_of(body, context)))
 
 
 async def _mentioned(
-    intake: Intake, event: dict[str, Any], body: dict[str, Any], context: Any
+    intake: Intake, drops: Drops, event: dict[str, Any], body: dict[str, Any], context: Any
 ) -> None:
     bot_user_id = context.get("bot_user_id")
     if not is_from_human(event, bot_user_id=bot_user_id):
         return
     team_id = team_of(body, context)
+    command = AUTO_PROFILE.match(strip_mention(str(event.get("text") or ""), bot_user_id))
+    if command:
+        await drops.set_auto_profile(thread_key(event, team_id), command.group(1).lower() == "on")
+        return
     # First engagement inside an existing human thread: read what was said before.
     gather = in_thread(event) and not await intake.is_engaged(thread_key(event, team_id))
     turn = turn_from_event(

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.file_drop import FileDrop
 from bot.turns import ChannelType, PriorMessage, SlackFile, ThreadKey, Turn, TurnSource
 
 # Message subtypes that are a person saying something; everything else (edits, deletions,
@@ -109,4 +110,14 @@ def prior_message(message: Mapping[str, Any], *, names: Mapping[str, str]) -> Pr
         text=str(message.get("text") or ""),
         is_bot=bool(message.get("bot_id")),
         files=files_of(message),
+    )
+
+
+def file_drop(event: Mapping[str, Any], *, team_id: str) -> FileDrop:
+    """A channel message that shared files, without talking to the bot."""
+    return FileDrop(
+        key=thread_key(event, team_id),
+        message_ts=str(event["ts"]),
+        user_id=str(event.get("user") or ""),
+        files=files_of(event),
     )

@@ -73,7 +73,8 @@ class SlackThreadHistory:
 
     async def earlier(self, key: ThreadKey, *, before_ts: str, limit: int) -> list[PriorMessage]:
         messages = await self._messages(key)
-        earlier = [m for m in messages if float(str(m.get("ts", 0))) < float(before_ts)]
+        cutoff = _ts_value(before_ts)  # synthetic turns (buttons) see the whole thread
+        earlier = [m for m in messages if _ts_value(str(m.get("ts", 0))) < cutoff]
         earlier = earlier[-limit:]
         names = {}
         for user_id in {str(m["user"]) for m in earlier if m.get("user")}:
@@ -111,3 +112,10 @@ class SlackFileResolver:
                 f"files.info {error.response.get('error')}", name=file.name or file.id
             ) from error
         return slack_file(response["file"])
+
+
+def _ts_value(ts: str) -> float:
+    try:
+        return float(ts)
+    except ValueError:
+        return float("inf")
