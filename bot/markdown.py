@@ -26,6 +26,8 @@ def defuse(text: str) -> str:
     `<!channel>`, `<!here>`, `<@U…>`, `<#C…>` and bare `@here`/`@channel`/`@everyone` are
     broken with invisible characters, so they render as text.
     """
+    if "<" not in text and "@" not in text:  # the common case, on every streamed delta
+        return text
     return _BROADCAST.sub("@" + WORD_JOINER, _SPECIAL.sub("<" + ZWSP, text))
 
 
@@ -36,6 +38,8 @@ def sandbox_path(target: str) -> str:
 
 def hide_links(text: str) -> str:
     """While streaming: show a sandbox link's label only (its file is not posted yet)."""
+    if "sandbox:" not in text:
+        return text
     return SANDBOX_LINK.sub(lambda m: m.group(1) or _basename(m.group(2)), text)
 
 
@@ -73,6 +77,8 @@ class LinkHolder:
         self._held = ""
 
     def feed(self, delta: str) -> str:
+        if not self._held and not any(c in delta for c in "[<@"):
+            return delta  # nothing that could start a link or a ping
         text = self._held + delta
         start = text.rfind("[")
         if not (
@@ -222,6 +228,8 @@ class TableCutter:
         self._in_fence = False
 
     def feed(self, text: str) -> list[str | Table]:
+        if not (self._held or self._partial or "|" in text or "`" in text):
+            return [text] if text else []  # no table or code fence can start here
         out: list[str | Table] = []
         data = self._partial + text
         self._partial = ""
