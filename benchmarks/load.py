@@ -20,11 +20,9 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,13 +30,13 @@ from urllib.parse import urlsplit
 import aiohttp
 import psutil
 
-from tests.bot_harness import SIGNING_SECRET, bot_env
+from benchmarks.measure import PeakRss
+from tests.bot_harness import SIGNING_SECRET, free_port, process_env
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.scripted_model import ScriptedTurn
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_events import EventSender, sign_request
 
-REPO = Path(__file__).resolve().parent.parent
 WORDS = ["revenue", "grew", "steadily", "while", "costs", "fell", "so", "margins", "widened"]
 
 
@@ -52,29 +50,6 @@ def line(name: str, values: list[float], unit: str = "ms", scale: float = 1000) 
         f"{name:<38} p50 {pct(values, 50) * scale:8.1f} {unit}   "
         f"p99 {pct(values, 99) * scale:8.1f} {unit}   max {max(values) * scale:8.1f} {unit}"
     )
-
-
-class Sampler:
-    """Peak RSS of another process, sampled every 20 ms."""
-
-    def __init__(self, process: psutil.Process) -> None:
-        self.process = process
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            with contextlib.suppress(psutil.Error):
-                self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 class Blaster:
@@ -135,23 +110,11 @@ class Blaster:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def bot_process(slack: FakeSlack, openai: FakeOpenAI, workdir: Path):
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "HOME": str(workdir),
-        "PORT": str(port),
-        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-        **bot_env(slack, openai, f"sqlite:///{workdir / 'bench.db'}"),
-    }
+    port = free_port()
+    env = process_env(slack, openai, f"sqlite:///{workdir / 'bench.db'}", workdir, port)
+    env["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
     profile = (
         ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
         if os.environ.get("BENCH_PROFILE")
@@ -279,7 +242,7 @@ async def measure(
     fakes_before = sum(psutil.Process().cpu_times()[:2])
     sent_at: dict[str, float] = {}
 
-    with Sampler(bot) as rss:
+    with PeakRss(bot, every_s=0.02) as rss:
         started = time.monotonic()
         acks = await connections.blast(
             [(m.ts, m.app_mention_event) for m in messages], sender.signing_secret, sent_at

@@ -17,14 +17,13 @@ import hashlib
 import json
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import aiohttp
-import psutil
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
+from benchmarks.measure import PeakRss
 from bot.engine import OpenAIEngine
 from bot.files import FileRelay
 from bot.settings import Secret
@@ -51,29 +50,6 @@ def make_csv(path: Path, size_mb: int) -> None:
             )
             out.write(block)
             i += 10_000
-
-
-class PeakRss:
-    """Samples this process's RSS every few milliseconds in a thread."""
-
-    def __init__(self) -> None:
-        self._process = psutil.Process()
-        self.baseline = self._process.memory_info().rss
-        self.peak = self.baseline
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 async def run(size_mb: int) -> None:

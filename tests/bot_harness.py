@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, UserMessage
 from tests.fakes.slack_events import EventSender, SentResponse
 
+REPO = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret"
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 POLL_INTERVAL = 0.01
@@ -44,6 +47,25 @@ def bot_env(slack: FakeSlack, openai: FakeOpenAI, database_url: str) -> dict[str
         "ANALYST_MODEL": "test-model",
         "DATABASE_URL": database_url,
     }
+
+
+def process_env(
+    slack: FakeSlack, openai: FakeOpenAI, database_url: str, workdir: Path, port: int
+) -> dict[str, str]:
+    """The whole environment of a `python -m bot` process pointed at the fakes."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
+        "HOME": str(workdir),
+        "PORT": str(port),
+        **bot_env(slack, openai, database_url),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def settings_for(

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 
-from tests.bot_harness import SIGNING_SECRET, bot_env, running_bot, wait_until
-from tests.conftest import DATASETS, REPO
+from tests.bot_harness import SIGNING_SECRET, free_port, process_env, running_bot, wait_until
+from tests.conftest import DATASETS
 from tests.fakes import slack_events
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.scripted_model import ScriptedTurn
@@ -25,25 +23,13 @@ from tests.fakes.slack_events import EventSender
 CSV = DATASETS / "forbes2000-2004.csv"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def bot_process(
     slack: FakeSlack, openai: FakeOpenAI, database_url: str, workdir: Path
 ) -> AsyncIterator[str]:
     """`python -m bot` in HTTP mode, pointed at the fakes; yields its base URL."""
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "HOME": str(workdir),
-        "PORT": str(port),
-        **bot_env(slack, openai, database_url),
-    }
+    port = free_port()
+    env = process_env(slack, openai, database_url, workdir, port)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
