@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.turns import ChannelType, PriorMessage, UserInfo
+from bot.events import ModelRequest
+from bot.turns import ChannelType, PriorMessage, Turn, UserInfo
 from bot.workspace import Workspace
 
 _WHERE = {
@@ -87,4 +89,35 @@ def _who(user: UserInfo, now: datetime | None) -> str:
     return (
         f"{user.display_name} (time zone {user.timezone}; their local time is "
         f"{local:%A %Y-%m-%d %H:%M})"
+    )
+
+
+def model_request(
+    base: str,
+    *,
+    turn_id: int,
+    turn: Turn,
+    user: UserInfo,
+    workspace: Workspace,
+    prior: Sequence[PriorMessage],
+) -> ModelRequest:
+    """Everything the model gets for one turn."""
+    key = turn.key
+    return ModelRequest(
+        conversation_id=workspace.conversation_id,
+        container_id=workspace.container_id,
+        instructions=turn_instructions(
+            base, user=user, channel_type=turn.channel_type, workspace=workspace
+        ),
+        text=user_input(turn.text, prior=prior, has_files=bool(workspace.files)),
+        image_file_ids=workspace.new_images,
+        force_python=workspace.has_new_data,
+        metadata={
+            "slack_team": key.team_id,
+            "slack_channel": key.channel_id,
+            "slack_thread_ts": key.thread_ts,
+            "turn_id": str(turn_id),
+        },
+        # OpenAI's safety_identifier: stable per person, not their Slack id.
+        user_hash=hashlib.sha256(f"{key.team_id}:{turn.user_id}".encode()).hexdigest()[:32],
     )

@@ -16,9 +16,7 @@ from bot.errors import TurnError
 STATUS_THINKING = "is thinking…"
 STATUS_READING = "is reading {names}…"
 STATUS_RUNNING_PYTHON = "is running Python…"
-STATUS_WRITING = "is writing the answer…"
 STATUS_UPLOADING = "is posting {count} file(s)…"
-STATUS_QUEUED = "is finishing the previous question first…"
 STEP_PYTHON = "Running Python"
 DEFAULT_TITLE = "Data analysis"
 STEP_READING = "Reading {name}"
@@ -34,7 +32,6 @@ FEEDBACK_THANKS = "Thanks for the feedback! It helps us improve the answers."
 NOT_IN_THREAD = "Only people in this thread can cancel its analysis."
 NOTHING_TO_CANCEL = "That analysis has already finished."
 NO_CODE = "No Python ran for that answer, so there is no code to show."
-ALREADY_RETRIED = "That question is already being answered again."
 LOADING_MESSAGES = (
     "Looking at the data…",
     "Crunching numbers…",
@@ -82,7 +79,6 @@ INCOMPLETE_NOTE = (
     "_The answer stopped early because it reached the model's output limit. "
     "Ask me to continue, or narrow the question._"
 )
-INTERRUPTED_NOTE = "_(the answer above was interrupted)_"
 FILE_MISSING_NOTE = "{label} _(file not available)_"
 
 # Keyed by TurnError.code.

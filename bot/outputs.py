@@ -14,8 +14,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot import messages
 from bot.events import Citation, OutputFile, ProducedFile
-from bot.ports import Engine
+from bot.ports import Artifacts, Engine, Renderer
+from bot.records import Artifact
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +75,39 @@ async def collect(
             _basename(output.path), output.path, data, digest, output.file_id
         )
     return Outputs(tuple(kept.values()), aliases)
+
+
+async def publish(
+    engine: Engine,
+    renderer: Renderer,
+    artifacts: Artifacts,
+    *,
+    turn_id: int,
+    container_id: str,
+    since: float,
+    citations: Sequence[Citation],
+    code_ran: bool,
+) -> None:
+    """Post what the turn produced (and the renderer's own files, e.g. big tables), point
+    the answer's links at them, and remember them on the turn."""
+    produced = Outputs()
+    if code_ran or citations:  # only code writes files
+        produced = await collect(
+            engine, container_id=container_id, since=since, citations=citations
+        )
+    if produced.files:
+        await renderer.status(messages.STATUS_UPLOADING.format(count=len(produced.files)))
+    links = await renderer.post_files(produced.files)
+    links.update({alias: links[kept] for alias, kept in produced.aliases.items() if kept in links})
+    await renderer.relink(links)
+    for file in produced.files:
+        await artifacts.add(
+            Artifact(
+                turn_id=turn_id,
+                name=file.name,
+                sha256=file.sha256,
+                size=len(file.data),
+                container_file_id=file.container_file_id,
+                permalink=links.get(file.path),
+            )
+        )

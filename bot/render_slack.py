@@ -164,10 +164,13 @@ class SlackRenderer:
 
     # The answer ------------------------------------------------------------------------
 
-    async def end_text(self, note: str | None = None, *, show_code: bool = False) -> None:
+    async def end_text(
+        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
+    ) -> None:
         """The answer's text is complete: write what is held back, end the messages, and put
-        the answer's controls under the last one."""
-        await self._finish(note, answer_controls(self._turn_id, show_code=show_code))
+        the answer's controls (Show code, feedback) under the last one."""
+        blocks = answer_controls(self._turn_id, show_code=show_code) if controls else []
+        await self._finish(note, blocks)
 
     async def _finish(self, note: str | None, controls: Sequence[Block]) -> None:
         await self._text(self._holder.flush(), final=True)

@@ -143,7 +143,6 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             history=history,
             instructions=settings.instructions,
             turn_timeout_s=settings.turn_timeout_s,
-            max_file_bytes=settings.max_file_bytes,
             surface=surface,
         )
         worker = Worker(

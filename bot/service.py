@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import secrets
 import time
@@ -32,9 +31,9 @@ from bot.events import (
     TextDelta,
 )
 from bot.files import kind_of
-from bot.instructions import turn_instructions, user_input
+from bot.instructions import model_request
 from bot.ports import Directory, Engine, Renderer, Store, Surface, ThreadHistory
-from bot.records import Artifact, StoredTurn, ThreadState, TurnOutcome
+from bot.records import StoredTurn, ThreadState, TurnOutcome
 from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn
 from bot.workspace import Progress, Workspace, WorkspaceBuilder
 
@@ -78,7 +77,6 @@ class AnalystService:
         history: ThreadHistory,
         instructions: str,
         turn_timeout_s: float,
-        max_file_bytes: int,
         surface: Surface,
     ) -> None:
         self._surface = surface
@@ -90,7 +88,6 @@ class AnalystService:
         self._history = history
         self._instructions = instructions
         self._timeout = turn_timeout_s
-        self._max_file_bytes = max_file_bytes
         self._wake: Callable[[], None] = lambda: None
         self._submitting = 0
         self._intake_idle = asyncio.Event()
@@ -152,7 +149,7 @@ class AnalystService:
             record.error_code = "cancelled"
             name = (await self._directory.user(cancelled_by)).display_name
             await _safely(
-                renderer.end_text(messages.CANCELLED_BY.format(name=name)),
+                renderer.end_text(messages.CANCELLED_BY.format(name=name), controls=False),
                 f"noting that turn {stored.id} was cancelled",
             )
         except TurnError as error:
@@ -255,27 +252,13 @@ class AnalystService:
         """Run the model; on a container that died mid-turn, once more on a fresh one."""
         user = await self._directory.user(stored.turn.user_id)
         for attempt in range(2):
-            request = ModelRequest(
-                conversation_id=workspace.conversation_id,
-                container_id=workspace.container_id,
-                instructions=turn_instructions(
-                    self._instructions,
-                    user=user,
-                    channel_type=stored.turn.channel_type,
-                    workspace=workspace,
-                ),
-                text=user_input(stored.turn.text, prior=prior, has_files=bool(workspace.files)),
-                image_file_ids=workspace.new_images,
-                force_python=workspace.has_new_data,
-                metadata={
-                    "slack_team": thread.key.team_id,
-                    "slack_channel": thread.key.channel_id,
-                    "slack_thread_ts": thread.key.thread_ts,
-                    "turn_id": str(stored.id),
-                },
-                user_hash=hashlib.sha256(
-                    f"{thread.key.team_id}:{stored.turn.user_id}".encode()
-                ).hexdigest()[:32],
+            request = model_request(
+                self._instructions,
+                turn_id=stored.id,
+                turn=stored.turn,
+                user=user,
+                workspace=workspace,
+                prior=prior,
             )
             try:
                 return await self._stream(stored, request, renderer, record), workspace
@@ -318,32 +301,16 @@ class AnalystService:
         renderer: Renderer,
         record: _Record,
     ) -> None:
-        produced = outputs.Outputs()
-        if record.code_runs or finished.citations:  # only code writes files
-            produced = await outputs.collect(
-                self._engine,
-                container_id=workspace.container_id,
-                since=record.since,
-                citations=finished.citations,
-            )
-        if produced.files:
-            await renderer.status(messages.STATUS_UPLOADING.format(count=len(produced.files)))
-        links = await renderer.post_files(produced.files)
-        links.update(
-            {alias: links[kept] for alias, kept in produced.aliases.items() if kept in links}
+        await outputs.publish(
+            self._engine,
+            renderer,
+            self._store.artifacts,
+            turn_id=stored.id,
+            container_id=workspace.container_id,
+            since=record.since,
+            citations=finished.citations,
+            code_ran=bool(record.code_runs),
         )
-        await renderer.relink(links)
-        for file in produced.files:
-            await self._store.artifacts.add(
-                Artifact(
-                    turn_id=stored.id,
-                    name=file.name,
-                    sha256=file.sha256,
-                    size=len(file.data),
-                    container_file_id=file.container_file_id,
-                    permalink=links.get(file.path),
-                )
-            )
         record.mark("posted_s")
 
     async def _prior(self, turn: Turn) -> list[PriorMessage]:

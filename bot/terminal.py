@@ -77,7 +77,9 @@ class TerminalRenderer:
     async def title(self, text: str) -> None:
         return None
 
-    async def end_text(self, note: str | None = None, *, show_code: bool = False) -> None:
+    async def end_text(
+        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
+    ) -> None:
         self._write(self._holder.flush())
         if note:
             self._write(f"\n\n{note}")
@@ -208,7 +210,6 @@ async def ask(
                 history=people,
                 instructions=settings.instructions,
                 turn_timeout_s=settings.turn_timeout_s,
-                max_file_bytes=settings.max_file_bytes,
                 surface=people,
             )
             shared = tuple(local_file(f) for f in files)

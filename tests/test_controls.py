@@ -140,6 +140,7 @@ async def test_cancel_stops_the_response_and_the_next_turn_starts(bot: BotUnderT
     assert cancelled.status == "cancelled"
     texts = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", first.ts)]
     assert any(messages.CANCELLED_BY.format(name="alice") in t for t in texts)
+    assert button_message(bot, first.ts, ACTION_SHOW_CODE) is None  # no answer controls
     [first_response] = [
         r for r in bot.openai.responses.values() if "long analysis" in str(r.request["input"])
     ]
