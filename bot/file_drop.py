@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from bot import messages
-from bot.data_profile import DataProfile, ProfileError, profile_file, suggest_questions
+from bot.data_profile import DataProfile, ProfileError, profile_file
+from bot.data_questions import suggest_questions
 from bot.errors import FileError
 from bot.files import kind_of
 from bot.ports import Store

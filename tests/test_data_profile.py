@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from bot import data_formats, data_profile
+from bot import data_formats, data_profile, data_questions
 from bot.data_profile import (
     ColumnProfile,
     DataProfile,
@@ -23,8 +23,8 @@ from bot.data_profile import (
     parse_date,
     parse_number,
     profile_file,
-    suggest_questions,
 )
+from bot.data_questions import suggest_questions
 from tests.conftest import DATASETS, REPO
 
 WOMENS = DATASETS / "womens-clothing-reviews-first1000.csv"
@@ -890,7 +890,7 @@ def test_identifier_columns_are_not_measures(name: str, identifier: bool) -> Non
 def test_questions_fall_back_when_no_column_is_usable() -> None:
     profile = _profile_with(("id", "integer", 100), ("note", "empty", 0))
 
-    assert suggest_questions(profile) == list(data_profile.FALLBACK_QUESTIONS)
+    assert suggest_questions(profile) == list(data_questions.FALLBACK_QUESTIONS)
 
 
 def test_questions_stay_short_with_long_column_names() -> None:
