@@ -92,6 +92,8 @@ class AnalystService:
         self._submitting = 0
         self._intake_idle = asyncio.Event()
         self._intake_idle.set()
+        self._recording: dict[ThreadKey, int] = {}  # turns being recorded, per thread
+        self._recorded = asyncio.Condition()
         self._running: dict[int, tuple[asyncio.Task[Any], ThreadKey]] = {}
         self._cancels: dict[int, str] = {}  # turn id → who cancelled it
 
@@ -104,12 +106,18 @@ class AnalystService:
     async def submit(self, turn: Turn) -> bool:
         self._submitting += 1
         self._intake_idle.clear()
+        self._recording[turn.key] = self._recording.get(turn.key, 0) + 1
         try:
             turn_id = await self._store.turns.add(turn)
         finally:
             self._submitting -= 1
             if not self._submitting:
                 self._intake_idle.set()
+            self._recording[turn.key] -= 1
+            if not self._recording[turn.key]:
+                del self._recording[turn.key]
+            async with self._recorded:
+                self._recorded.notify_all()
         if turn_id is None:
             return False
         self._wake()
@@ -125,6 +133,18 @@ class AnalystService:
 
     async def is_engaged(self, key: ThreadKey) -> bool:
         return await self._store.threads.is_engaged(key)
+
+    async def engaged_or_starting(self, key: ThreadKey) -> bool:
+        """Like `is_engaged`, but a reply that races the mention starting its thread (both
+        arrive at once) waits for that mention to be recorded instead of being ignored."""
+        if await self.is_engaged(key):
+            return True
+        if key not in self._recording:
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0), self._recorded:
+                await self._recorded.wait_for(lambda: key not in self._recording)
+        return await self.is_engaged(key)
 
     async def home_opened(self, user_id: str, channel_id: str) -> None:
         await self._surface.suggest_prompts(channel_id)

@@ -31,6 +31,10 @@ class Intake(Protocol):
         """Whether the bot answers follow-ups in this thread without a mention."""
         ...
 
+    async def engaged_or_starting(self, key: ThreadKey) -> bool:
+        """`is_engaged`, also counting a thread whose first mention is being recorded."""
+        ...
+
     async def home_opened(self, user_id: str, channel_id: str) -> None:
         """The user opened the app's Messages tab."""
         ...

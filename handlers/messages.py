@@ -51,7 +51,7 @@ def register(app: AsyncApp, intake: Intake, drops: Drops) -> None:
         elif mentions(str(event.get("text") or ""), bot_user_id):
             # The app_mention twin may be late or missing (file shares); same turn either way.
             await _mentioned(intake, drops, event, body, context)
-        elif in_thread(event) and await intake.is_engaged(
+        elif in_thread(event) and await intake.engaged_or_starting(
             thread_key(event, team_of(body, context))
         ):
             turn = turn_from_event(
