@@ -6,11 +6,18 @@ from pathlib import Path
 
 import aiohttp
 import yaml
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 import handlers
-from tests.bot_harness import running_bot
+from bot.app import web_app
+from bot.runtime import open_runtime
+from bot.settings import Settings
+from tests.bot_harness import bot_env, running_bot
 from tests.conftest import REPO
 from tests.fakes import slack_events
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.scripted_model import ScriptedTurn
+from tests.fakes.slack_api import FakeSlack
 
 MANIFEST = yaml.safe_load((REPO / "manifest.yml").read_text())
 SUBSCRIBED = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
@@ -114,3 +121,33 @@ async def test_badly_signed_events_are_refused_and_never_recorded(tmp_path: Path
         assert (await bot.finished(genuine.ts)).status == "done"
         assert await bot.turn(forged.ts) is None
         assert len(bot.openai.requests_to("POST", "/responses")) == 1
+
+
+async def test_socket_mode_delivers_events_without_an_http_events_route(tmp_path: Path) -> None:
+    async with FakeSlack() as slack, FakeOpenAI() as openai:
+        env = {
+            **bot_env(slack, openai, f"sqlite:///{tmp_path / 'bot.db'}"),
+            "SLACK_APP_TOKEN": "xapp-1-A0ANALYST-test",
+            "SLACK_SIGNING_SECRET": "",
+        }
+        settings = Settings.from_env(env)
+        assert settings.mode == "socket"
+        openai.model.enqueue(ScriptedTurn(text="Over the socket."))
+        async with open_runtime(settings) as runtime:
+            application, endpoint = web_app(runtime.app, health=runtime.health, signing_secret=None)
+            assert endpoint is None  # unsigned socket-mode apps must not take HTTP events
+            assert {r.resource.canonical for r in application.router.routes()} == {"/healthz"}
+            sent = slack.post_user_message("C0GENERAL", "U0ALICE", "hi", mention_bot=True)
+            request = AsyncBoltRequest(
+                mode="socket_mode",
+                body=sent.app_mention_event,
+                headers={"x-slack-retry-num": ["0"]},
+            )
+            response = await runtime.app.async_dispatch(request)
+            assert response.status == 200
+            await slack.wait_for(
+                lambda: any(
+                    "Over the socket." in m.text_content()
+                    for m in slack.bot_messages("C0GENERAL", sent.ts)
+                )
+            )
