@@ -121,7 +121,7 @@ class AnalystService:
         if turn_id is None:
             return False
         self._wake()
-        if any(key == turn.key for _, key in self._running.values()):
+        if self.running_in(turn.key):
             await self._renderers(turn, turn_id).queued()
         return True
 

@@ -36,11 +36,6 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database backend: {parsed.get_backend_name()}")
 
 
-def safe_url(url: str) -> str:
-    """The URL with its password hidden, for logs."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An engine for `url` with the settings each backend needs (no connection is made)."""
     full = async_url(url)

@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, select, update
+from sqlalchemy import Row, and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.records import StoredTurn, TurnOutcome
@@ -219,25 +219,6 @@ class TurnQueue:
         async with self._db.write() as conn:
             ids = list((await conn.execute(stmt)).scalars())
         return await self.get_many(ids)
-
-    async def position(self, turn_id: int) -> int:
-        """How many turns of the same thread run or wait before this one."""
-        me = turns.alias("me")
-        query = (
-            select(func.count())
-            .select_from(turns.join(me, me.c.thread_id == turns.c.thread_id))
-            .where(
-                me.c.id == turn_id, turns.c.id < turn_id, turns.c.status.in_(("queued", "running"))
-            )
-        )
-        async with self._db.read() as conn:
-            return int((await conn.execute(query)).scalar_one())
-
-    async def has_work(self) -> bool:
-        """Whether any turn is queued (for the worker's idle wait)."""
-        query = select(exists().where(turns.c.status == "queued"))
-        async with self._db.read() as conn:
-            return bool((await conn.execute(query)).scalar_one())
 
     async def askers(self, thread_id: int) -> set[str]:
         """Everyone who asked the bot something in this thread."""

@@ -83,7 +83,9 @@ async def test_one_running_turn_per_thread_and_fifo_within_a_thread(store: Store
     assert [t.id for t in claimed] == [a1.id, b1.id]  # a2 waits behind a1
     assert all(t.status == "running" and t.lease_owner == "w1" for t in claimed)
     assert await store.turns.claim("w1", limit=10, lease_s=30) == []
-    assert await store.turns.position(a2.id) == 1
+    waiting = await store.turns.get(a2.id)
+    assert waiting is not None
+    assert waiting.status == "queued"
 
     assert await store.turns.finish(a1.id, TurnOutcome(status="done"), owner="w1")
     next_up = await store.turns.claim("w1", limit=10, lease_s=30)

@@ -65,7 +65,6 @@ class StreamState:
 
     def __init__(self) -> None:
         self.response_id: str | None = None
-        self.last_sequence: int | None = None
         self.text_parts: list[str] = []
         self.refusal: list[str] = []
         self.citations: list[Citation] = []
@@ -81,7 +80,6 @@ async def read_stream(
         failure: EngineError | None = None
         try:
             for event in batch:
-                state.last_sequence = event.get("sequence_number", state.last_sequence)
                 for item in _translate(event, state):
                     if (
                         isinstance(item, TextDelta)
