@@ -25,9 +25,9 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from benchmarks.measure import PeakRss
 from bot.engine import OpenAIEngine
-from bot.files import FileRelay
 from bot.settings import Secret
-from handlers.parse import slack_file
+from bot.slack.downloads import FileRelay
+from bot.slack.payloads import slack_file
 
 ROW = "{i},Company {i} Holdings,Industrials,{rev},${rev:,},{pct}%,{emp},Springfield,US\n"
 HEADER = "rank,name,sector,revenue,revenue_text,growth,employees,city,country\n"

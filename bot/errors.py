@@ -2,7 +2,7 @@
 
     AnalystError
     ├── ConfigError               bad settings at start-up; lists every problem
-    ├── ProfileError              a dropped file can't be profiled (bot.data_formats)
+    ├── ProfileError              a dropped file can't be profiled (bot.profile)
     └── TurnError                 a turn cannot be answered; the user is told `code`'s message
         ├── FileError             a shared file cannot be used
         │   ├── UnsupportedFile       type we do not analyse
@@ -22,7 +22,7 @@
         └── TurnCancelled         somebody pressed Cancel
 
 Anything else reaching the service is an internal error: the user gets a generic apology with
-a short reference id that is also logged. Messages shown to users live in `bot.messages`;
+a short reference id that is also logged. Messages shown to users live in `bot.wording`;
 exceptions only carry a code and the facts the message needs, never raw vendor text.
 """
 
@@ -49,8 +49,16 @@ class ConfigError(AnalystError):
         return "\n".join(lines)
 
 
+class ProfileError(AnalystError):
+    """The file can't be profiled; `reason` is a short user-facing phrase ("is empty")."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 class TurnError(AnalystError):
-    """A turn cannot be answered; `code` selects the user-facing message in `bot.messages`."""
+    """A turn cannot be answered; `code` selects the user-facing message in `bot.wording`."""
 
     code: ClassVar[str] = "internal"
 

@@ -1,10 +1,10 @@
 """The composition root: opens every long-lived resource once, wires the parts, runs the bot.
 
-aiohttp session ─┬─ Slack AsyncWebClient ─┬─ Bolt app (handlers)  ─┐
-                 │                        ├─ SlackRenderer        │
-                 │                        └─ Slack readers        ├─ AnalystService ── Worker
-                 └─ FileRelay ────────────── OpenAIEngine ────────┤
-store (SQLite/PostgreSQL) ────────────────────────────────────────┘
+aiohttp session ─┬─ Slack client ─┬─ Bolt app + handlers ── Intake, TurnControls, drops
+                 │                ├─ SlackRenderer (per turn), SlackSurface (notices)
+                 │                └─ Slack readers ─────────┐
+                 └─ FileRelay ───── OpenAIEngine ───────────┼─ Answerer ── AnalystService ── Worker
+store (SQLite/PostgreSQL) ──────────────────────────────────┘
 """
 
 from __future__ import annotations
@@ -21,30 +21,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import build_app, start_http, web_app
-from bot.controls import TurnControls
+import handlers
+from bot.core.answering import Answerer
+from bot.core.controls import TurnControls
+from bot.core.intake import Intake
+from bot.core.service import AnalystService
+from bot.core.turns import Turn
+from bot.core.worker import Worker
+from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
-from bot.file_drop import FileDropProfiler
-from bot.files import FileRelay
-from bot.render_slack import SlackRenderer
-from bot.service import AnalystService
+from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
-from bot.slack_surface import SlackSurface
-from bot.turns import Turn
-from bot.worker import Worker
-from bot.workspace import WorkspaceBuilder
-from handlers.slack_reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
+from bot.slack.app import build_app
+from bot.slack.client import SlackApp, SlackClient, SocketMode, slack_client
+from bot.slack.downloads import FileRelay
+from bot.slack.front_door import start_http, web_app
+from bot.slack.reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
+from bot.slack.renderer import SlackRenderer
+from bot.slack.surface import SlackSurface
 from store import Store, open_store
 
 logger = logging.getLogger(__name__)
@@ -55,40 +50,21 @@ class Runtime:
     """Everything a running bot is made of (tests reach in through this)."""
 
     settings: Settings
-    app: AsyncApp
+    app: SlackApp
+    intake: Intake
     service: AnalystService
     worker: Worker
     store: Store
-    slack: AsyncWebClient
+    slack: SlackClient
 
     async def health(self) -> dict[str, Any]:
-        try:
-            async with self.store.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            database = "ok"
-        except (SQLAlchemyError, OSError) as error:  # the health check reports, never raises
-            database = type(error).__name__
+        database = await self.store.ping()
         return {
             "ok": database == "ok",
             "mode": self.settings.mode,
             "database": database,
             "running_turns": self.worker.running,
         }
-
-
-def slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """The Slack Web API client every part shares (Bolt copies its retry handlers)."""
-    token = settings.slack_bot_token
-    return AsyncWebClient(
-        token=token.reveal() if token else None,
-        base_url=settings.slack_api_url,
-        session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
-        ],
-    )
 
 
 @contextlib.asynccontextmanager
@@ -119,7 +95,6 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             uploader=engine,
             resolve=SlackFileResolver(slack),
         )
-
         history = SlackThreadHistory(slack, directory)
         surface = SlackSurface(slack)
 
@@ -132,19 +107,23 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
                 native_stream=native_stream,
             )
 
-        service = AnalystService(
+        answerer = Answerer(
             store=store,
             engine=engine,
             workspace=WorkspaceBuilder(
                 store=store, engine=engine, relay=relay, max_file_bytes=settings.max_file_bytes
             ),
-            renderers=renderer,
             directory=directory,
             history=history,
             instructions=settings.instructions,
-            turn_timeout_s=settings.turn_timeout_s,
-            surface=surface,
         )
+        service = AnalystService(
+            answerer=answerer,
+            renderers=renderer,
+            directory=directory,
+            turn_timeout_s=settings.turn_timeout_s,
+        )
+        intake = Intake(store=store, notices=surface, running_in=service.running_in)
         worker = Worker(
             turns=store.turns,
             run=service.run,
@@ -153,13 +132,16 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
             capacity=settings.max_concurrent_turns,
         )
-        service.on_submit(worker.wake)
-        controls = TurnControls(store=store, service=service, renderers=renderer, history=history)
+        intake.on_submit(worker.wake)
+        controls = TurnControls(
+            store=store, service=service, intake=intake, notices=surface, history=history
+        )
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface)
-        app = build_app(settings, client=slack, intake=service, controls=controls, drops=drops)
+        app = build_app(settings, client=slack)
+        handlers.register(app, intake, controls, drops)
         await stack.enter_async_context(worker.started())
-        stack.push_async_callback(service.quiesce)  # runs before the worker drains
-        yield Runtime(settings, app, service, worker, store, slack)
+        stack.push_async_callback(intake.quiesce)  # runs before the worker drains
+        yield Runtime(settings, app, intake, service, worker, store, slack)
 
 
 async def serve(settings: Settings) -> None:
@@ -177,20 +159,20 @@ async def serve(settings: Settings) -> None:
         runner = await start_http(application, port=settings.port)
         socket_mode = None
         if settings.mode == "socket":
-            socket_mode = AsyncSocketModeHandler(runtime.app, _reveal(settings.slack_app_token))
-            await socket_mode.connect_async()  # type: ignore[no-untyped-call]  # untyped in Bolt
+            socket_mode = SocketMode(runtime.app, _present(settings.slack_app_token))
+            await socket_mode.connect()
         logger.info("Slack Analyst is running (%s mode, port %d)", settings.mode, settings.port)
         try:
             await stop.wait()
         finally:
             logger.info("shutting down")
             if socket_mode is not None:
-                await socket_mode.close_async()  # type: ignore[no-untyped-call]
+                await socket_mode.close()
             await runner.cleanup()
             if endpoint is not None:
                 await endpoint.drain()
 
 
-def _reveal(secret: Secret | None) -> str:
+def _present(secret: Secret | None) -> Secret:
     assert secret is not None
-    return secret.reveal()
+    return secret

@@ -20,14 +20,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TextIO
 
+from bot.core.answering import Answerer
+from bot.core.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
+from bot.core.files import RelayedFile, Uploader, check
+from bot.core.markdown import LinkHolder, first_meaningful_line, hide_links
+from bot.core.service import AnalystService
+from bot.core.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
+from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
-from bot.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
-from bot.files import RelayedFile, Uploader, check
-from bot.markdown import LinkHolder, first_meaningful_line, hide_links
-from bot.service import AnalystService
 from bot.settings import Settings
-from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
-from bot.workspace import WorkspaceBuilder
 from store import open_store
 
 OUTPUT_DIR = Path("analyst-output")
@@ -48,10 +49,6 @@ class TerminalRenderer:
     def reply_ts(self) -> str | None:
         return None
 
-    @property
-    def has_output(self) -> bool:
-        return self._wrote
-
     async def status(self, text: str, loading: Sequence[str] = ()) -> None:
         if text:
             self._err.write(f"… {text}\n")
@@ -71,11 +68,8 @@ class TerminalRenderer:
             mark = "✓" if event.ok else "✗"
             self._err.write(f"  {mark} {first_meaningful_line(event.code)}\n")
 
-    async def queued(self) -> None:
-        return None  # one question at a time in a terminal
-
     async def title(self, text: str) -> None:
-        return None
+        self._err.write(f"── {' '.join(text.split())[:100]} ──\n")
 
     async def end_text(
         self, note: str | None = None, *, show_code: bool = False, controls: bool = True
@@ -86,7 +80,10 @@ class TerminalRenderer:
         self._out.write("\n")
         self._out.flush()
 
-    async def post_files(self, files: Sequence[ProducedFile]) -> dict[str, str]:
+    async def attach(
+        self, files: Sequence[ProducedFile], *, aliases: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Save the files under the output folder (printed text cannot be relinked)."""
         self._dir.mkdir(parents=True, exist_ok=True)
         saved = {}
         for file in files:
@@ -95,9 +92,6 @@ class TerminalRenderer:
             saved[file.path] = str(target)
             self._err.write(f"  saved {target}\n")
         return saved
-
-    async def relink(self, links: Mapping[str, str]) -> None:
-        return None  # printed text cannot change; post_files already listed the files
 
     async def error(self, text: str, *, retry: bool = False) -> None:
         self._err.write(f"\n{text}\n")
@@ -109,13 +103,6 @@ class TerminalRenderer:
 
     async def close(self) -> None:
         self._out.flush()
-
-    async def notify(self, user_id: str, text: str) -> None:
-        self._err.write(f"{text}\n")
-
-    async def post_code(self, name: str, code: str) -> None:
-        self._dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread((self._dir / name).write_text, code)
 
     def _write(self, text: str) -> None:
         if text:
@@ -176,9 +163,6 @@ class _Nobody:
     async def participants(self, key: ThreadKey) -> set[str]:
         return {"terminal"}
 
-    async def suggest_prompts(self, channel_id: str) -> None:
-        return None
-
 
 async def ask(
     settings: Settings, *, files: Sequence[str], question: str, prompt: IO[str] = sys.stdin
@@ -197,20 +181,22 @@ async def ask(
             )
             people = _Nobody()
             service = AnalystService(
-                store=store,
-                engine=engine,
-                workspace=WorkspaceBuilder(
+                answerer=Answerer(
                     store=store,
                     engine=engine,
-                    relay=LocalFiles(engine, max_bytes=settings.max_file_bytes),
-                    max_file_bytes=settings.max_file_bytes,
+                    workspace=WorkspaceBuilder(
+                        store=store,
+                        engine=engine,
+                        relay=LocalFiles(engine, max_bytes=settings.max_file_bytes),
+                        max_file_bytes=settings.max_file_bytes,
+                    ),
+                    directory=people,
+                    history=people,
+                    instructions=settings.instructions,
                 ),
                 renderers=lambda _turn, _turn_id: TerminalRenderer(),
                 directory=people,
-                history=people,
-                instructions=settings.instructions,
                 turn_timeout_s=settings.turn_timeout_s,
-                surface=people,
             )
             shared = tuple(local_file(f) for f in files)
             number, failures = 0, 0

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.file_drop import FileDrop
-from bot.turns import ThreadKey, Turn
+from bot.core.turns import ThreadKey, Turn
+from bot.profile.drop import FileDrop
 
 if TYPE_CHECKING:
     from handlers.actions import Controls
@@ -49,8 +49,8 @@ class Drops(Protocol):
 
 
 def register(app: AsyncApp, intake: Intake, controls: Controls, drops: Drops) -> None:
-    from handlers import actions, home, messages
+    from handlers import actions, home, questions
 
-    messages.register(app, intake, drops)
+    questions.register(app, intake, drops)
     home.register(app, intake)
     actions.register(app, controls)

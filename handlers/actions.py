@@ -6,7 +6,8 @@ from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack_blocks import (
+from bot.core.turns import ThreadKey
+from bot.slack.blocks import (
     ACTION_CANCEL,
     ACTION_FEEDBACK,
     ACTION_RETRY,
@@ -14,7 +15,6 @@ from bot.slack_blocks import (
     ACTION_SUGGESTION,
     parse_suggestion,
 )
-from bot.turns import ThreadKey
 
 
 class Controls(Protocol):

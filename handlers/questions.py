@@ -12,8 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import Drops, Intake
-from handlers.parse import (
+from bot.slack.payloads import (
     channel_type,
     file_drop,
     in_thread,
@@ -24,6 +23,7 @@ from handlers.parse import (
     thread_key,
     turn_from_event,
 )
+from handlers import Drops, Intake
 
 logger = logging.getLogger(__name__)
 

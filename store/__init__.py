@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.actions import ActionLog
@@ -28,6 +30,15 @@ class Store:
         self.artifacts = ArtifactStore(db)
         self.channels = ChannelSettings(db)
         self.actions = ActionLog(db)
+
+    async def ping(self) -> str:
+        """`"ok"` when the database answers, else the error's type (never raises)."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as error:
+            return type(error).__name__
+        return "ok"
 
 
 @asynccontextmanager

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.records import Artifact
+from bot.core.records import Artifact
 from store.database import Database
 from store.schema import artifacts, channel_settings, feedback
 

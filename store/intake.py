@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
-from bot.turns import ThreadKey, Turn
+from bot.core.turns import ThreadKey, Turn
 from store.database import Database
 from store.schema import threads, turns
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.records import StoredFile, ThreadFile, ThreadState
-from bot.turns import ThreadKey
+from bot.core.records import StoredFile, ThreadFile, ThreadState
+from bot.core.turns import ThreadKey
 from store.database import Database, dialect_insert
 from store.schema import files, thread_files, threads
 

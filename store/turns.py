@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Row, and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.records import StoredTurn, TurnOutcome
-from bot.turns import SlackFile, ThreadKey, Turn
+from bot.core.records import StoredTurn, TurnOutcome
+from bot.core.turns import SlackFile, ThreadKey, Turn
 from store.database import Database
 from store.intake import TurnIntake
 from store.schema import FINISHED_STATUSES, threads, turns

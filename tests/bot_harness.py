@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.app import bound_port, start_http, web_app
-from bot.records import StoredTurn
+from bot.core.records import StoredTurn
+from bot.core.turns import ThreadKey
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
-from bot.turns import ThreadKey
+from bot.slack.front_door import bound_port, start_http, web_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, UserMessage
 from tests.fakes.slack_events import EventSender, SentResponse

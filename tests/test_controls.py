@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
-from bot.controls import code_listing
-from bot.slack_blocks import ACTION_CANCEL, ACTION_FEEDBACK, ACTION_RETRY, ACTION_SHOW_CODE
+from bot import wording
+from bot.core.controls import code_listing
+from bot.slack.blocks import ACTION_CANCEL, ACTION_FEEDBACK, ACTION_RETRY, ACTION_SHOW_CODE
 from tests.bot_harness import BotUnderTest, running_bot, wait_until
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.scripted_model import (
@@ -139,7 +139,7 @@ async def test_cancel_stops_the_response_and_the_next_turn_starts(bot: BotUnderT
     cancelled = await bot.finished(first.ts)
     assert cancelled.status == "cancelled"
     texts = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", first.ts)]
-    assert any(messages.CANCELLED_BY.format(name="alice") in t for t in texts)
+    assert any(wording.CANCELLED_BY.format(name="alice") in t for t in texts)
     assert button_message(bot, first.ts, ACTION_SHOW_CODE) is None  # no answer controls
     [first_response] = [
         r for r in bot.openai.responses.values() if "long analysis" in str(r.request["input"])
@@ -162,7 +162,7 @@ async def test_only_people_in_the_thread_can_cancel(bot: BotUnderTest) -> None:
     turn = await wait_until(lambda: bot.turn(sent.ts), what="the turn")
     await click(bot, sent.ts, ACTION_CANCEL, str(turn.id), user="U0EVE")
     await bot.slack.wait_for(lambda: bot.slack.ephemerals)
-    assert bot.slack.ephemerals[-1].text == messages.NOT_IN_THREAD
+    assert bot.slack.ephemerals[-1].text == wording.NOT_IN_THREAD
     assert (await bot.finished(sent.ts)).status == "done"
 
 
@@ -190,7 +190,7 @@ async def test_show_code_after_a_restart_and_feedback(tmp_path: Path) -> None:
         assert "df.plot.bar()" in code_files[0].content.decode()
         assert "# (1000, 9)" in code_files[0].content.decode()
         assert feedback == {"U0BOB": "good"}
-        assert slack.ephemerals[-1].text == messages.FEEDBACK_THANKS
+        assert slack.ephemerals[-1].text == wording.FEEDBACK_THANKS
 
 
 async def test_retry_reruns_a_failed_turn_once_however_many_clicks(bot: BotUnderTest) -> None:
@@ -223,7 +223,7 @@ async def test_opening_the_messages_tab_pins_suggested_prompts(bot: BotUnderTest
     [call] = bot.slack.calls_to("assistant.threads.setSuggestedPrompts")
     assert call.ok
     assert "thread_ts" not in call.args  # agent view: pinned to the Messages tab
-    assert len(call.args["prompts"]) == len(messages.PROMPTS) <= 4
+    assert len(call.args["prompts"]) == len(wording.PROMPTS) <= 4
 
 
 async def test_a_dm_thread_is_titled_after_its_first_question(bot: BotUnderTest) -> None:
@@ -245,5 +245,5 @@ async def test_a_question_behind_another_is_told_it_is_queued(bot: BotUnderTest)
     )
     second = await bot.say("second", thread_ts=first.ts, user="U0BOB")
     await bot.slack.wait_for(lambda: any(e.user == "U0BOB" for e in bot.slack.ephemerals))
-    assert bot.slack.ephemerals[-1].text == messages.QUEUED
+    assert bot.slack.ephemerals[-1].text == wording.QUEUED
     assert (await bot.finished(second.ts)).status == "done"

@@ -13,18 +13,16 @@ import zipfile
 from pathlib import Path
 
 import openpyxl  # type: ignore[import-untyped]
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 
-from bot import data_formats, data_profile, data_questions
-from bot.data_profile import (
-    ColumnProfile,
-    DataProfile,
-    ProfileError,
-    parse_date,
-    parse_number,
-    profile_file,
-)
-from bot.data_questions import suggest_questions
+from bot import wording
+from bot.errors import ProfileError
+from bot.profile.cells import parse_date, parse_number
+from bot.profile.columns import ColumnProfile
+from bot.profile.profiler import DataProfile, profile_file
+from bot.profile.questions import FALLBACK_QUESTIONS, suggest_questions
 from tests.conftest import DATASETS, REPO
 
 WOMENS = DATASETS / "womens-clothing-reviews-first1000.csv"
@@ -241,7 +239,7 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_whitespace_only_file_is_refused(tmp_path: Path) -> None:
-    assert refusal(tmp_path, "blank.csv", "  \n\t\n   \n") == data_formats.BLANK
+    assert refusal(tmp_path, "blank.csv", "  \n\t\n   \n") == wording.BLANK
 
 
 @pytest.mark.parametrize(
@@ -485,7 +483,7 @@ def test_parse_date(text: str, expected: tuple[bool, bool]) -> None:
 
 
 def test_distinct_counting_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data_profile, "DISTINCT_CAP", 10)
+    monkeypatch.setattr("bot.profile.columns.DISTINCT_CAP", 10)
     profile = profile_of(tmp_path, "c.csv", "n,k\n" + "".join(f"{i},{i % 3}\n" for i in range(50)))
 
     assert (column(profile, "n").distinct, column(profile, "n").distinct_capped) == (10, True)
@@ -635,7 +633,7 @@ def test_damaged_workbook(tmp_path: Path) -> None:
 
     with pytest.raises(ProfileError) as caught:
         profile_file(bad, name="bad.xlsx")
-    assert caught.value.reason == data_formats.NOT_XLSX
+    assert caught.value.reason == wording.NOT_XLSX
 
 
 @pytest.mark.parametrize(("module", "name"), [("openpyxl", "a.xlsx"), ("pyarrow", "a.parquet")])
@@ -650,7 +648,7 @@ def test_missing_reader_library(
 
 
 def test_not_a_workbook(tmp_path: Path) -> None:
-    assert refusal(tmp_path, "fake.xlsx", "a,b\n1,2\n") == data_formats.NOT_XLSX
+    assert refusal(tmp_path, "fake.xlsx", "a,b\n1,2\n") == wording.NOT_XLSX
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -727,15 +725,15 @@ def test_non_object_items_are_skipped(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        ('{"name": "report", "pages": 3}', data_formats.NOT_RECORDS),
-        ("42", data_formats.NOT_RECORDS),
-        ('"text"', data_formats.NOT_RECORDS),
-        ("[1, 2, 3]", data_formats.NOT_RECORDS),
-        ("[[1, 2], [3, 4]]", data_formats.NOT_RECORDS),
-        ("[]", data_formats.NOT_RECORDS),
-        ('[{"a": 1', data_formats.NOT_JSON),
-        ('{"a": ', data_formats.NOT_JSON),
-        ("[{}]", data_profile.NO_COLUMNS),
+        ('{"name": "report", "pages": 3}', wording.NOT_RECORDS),
+        ("42", wording.NOT_RECORDS),
+        ('"text"', wording.NOT_RECORDS),
+        ("[1, 2, 3]", wording.NOT_RECORDS),
+        ("[[1, 2], [3, 4]]", wording.NOT_RECORDS),
+        ("[]", wording.NOT_RECORDS),
+        ('[{"a": 1', wording.NOT_JSON),
+        ('{"a": ', wording.NOT_JSON),
+        ("[{}]", wording.NO_COLUMNS),
     ],
 )
 def test_json_that_is_not_a_table(tmp_path: Path, content: str, reason: str) -> None:
@@ -753,8 +751,6 @@ def test_broken_json_after_some_records_stops_with_a_note(tmp_path: Path) -> Non
 
 
 def _parquet(tmp_path: Path, rows: int, **options) -> Path:
-    pa = pytest.importorskip("pyarrow")  # not in requirements-dev.lock yet
-    pq = pytest.importorskip("pyarrow.parquet")
     start = dt.datetime(2024, 1, 1, 8, 30)
     table = pa.table(
         {
@@ -776,7 +772,7 @@ def _parquet(tmp_path: Path, rows: int, **options) -> Path:
 def test_parquet_row_count_comes_from_metadata(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(data_formats, "PARQUET_SAMPLE_ROWS", 100)
+    monkeypatch.setattr("bot.profile.parquet.PARQUET_SAMPLE_ROWS", 100)
     path = _parquet(tmp_path, 3000, row_group_size=1000)
 
     profile = profile_file(path, name="t.parquet")
@@ -804,12 +800,14 @@ def test_small_parquet_is_read_whole(tmp_path: Path) -> None:
 
 
 def test_not_a_parquet_file(tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
-    assert refusal(tmp_path, "x.parquet", "a,b\n1,2\n") == data_formats.NOT_PARQUET
+    assert refusal(tmp_path, "x.parquet", "a,b\n1,2\n") == wording.NOT_PARQUET
 
 
 def test_heavy_readers_are_imported_lazily() -> None:
-    code = "import sys, bot.data_profile; print(sorted({'pyarrow', 'openpyxl'} & set(sys.modules)))"
+    code = (
+        "import sys, bot.profile.profiler; "
+        "print(sorted({'pyarrow', 'openpyxl'} & set(sys.modules)))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
@@ -890,7 +888,7 @@ def test_identifier_columns_are_not_measures(name: str, identifier: bool) -> Non
 def test_questions_fall_back_when_no_column_is_usable() -> None:
     profile = _profile_with(("id", "integer", 100), ("note", "empty", 0))
 
-    assert suggest_questions(profile) == list(data_questions.FALLBACK_QUESTIONS)
+    assert suggest_questions(profile) == list(FALLBACK_QUESTIONS)
 
 
 def test_questions_stay_short_with_long_column_names() -> None:

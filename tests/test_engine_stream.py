@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 
 import pytest
 
+from bot.core.events import CodeFinished, CodeStarted, Finished, ResponseStarted, TextDelta
 from bot.engine.stream import StreamState, read_stream, sse_batches
 from bot.errors import (
     ContainerExpired,
@@ -16,7 +17,6 @@ from bot.errors import (
     RateLimited,
     StreamDropped,
 )
-from bot.events import CodeFinished, CodeStarted, Finished, ResponseStarted, TextDelta
 from tests.conftest import SHARED
 
 SAMPLES = SHARED / "wire-samples" / "openai"

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot import messages
+from bot import wording
 from tests.bot_harness import BotUnderTest, running_bot
 from tests.fakes.scripted_model import (
     CodeRun,
@@ -58,7 +58,7 @@ async def ask_and_fail(
 
 
 def expect_only_message(texts: list[str], code: str) -> None:
-    expected = messages.error_text(code)
+    expected = wording.error_text(code)
     assert texts == [expected], texts
 
 
@@ -171,7 +171,7 @@ async def test_incomplete_answer_keeps_the_text_and_adds_a_note(bot: BotUnderTes
     assert code == "engine_incomplete"
     assert len(texts) == 1
     assert texts[0].startswith("The analysis shows steady growth")
-    assert messages.INCOMPLETE_NOTE in texts[0]
+    assert wording.INCOMPLETE_NOTE in texts[0]
 
 
 async def test_error_event_mid_stream_keeps_text_and_appends_the_error(bot: BotUnderTest) -> None:
@@ -184,7 +184,7 @@ async def test_error_event_mid_stream_keeps_text_and_appends_the_error(bot: BotU
     assert code == "engine_failed"
     assert len(texts) == 2
     assert texts[0].startswith("The analysis shows steady growth")
-    assert texts[1] == messages.error_text("engine_failed")
+    assert texts[1] == wording.error_text("engine_failed")
 
 
 async def test_flat_error_event_is_handled_too(bot: BotUnderTest) -> None:
@@ -197,7 +197,7 @@ async def test_flat_error_event_is_handled_too(bot: BotUnderTest) -> None:
     )
     code, texts = await ask_and_fail(bot)
     assert code == "engine_rate_limited"
-    assert texts[-1] == messages.error_text("engine_rate_limited")
+    assert texts[-1] == wording.error_text("engine_rate_limited")
 
 
 async def test_dropped_stream(bot: BotUnderTest) -> None:
@@ -206,7 +206,7 @@ async def test_dropped_stream(bot: BotUnderTest) -> None:
     )
     code, texts = await ask_and_fail(bot)
     assert code == "engine_stream_dropped"
-    assert texts[-1] == messages.error_text("engine_stream_dropped")
+    assert texts[-1] == wording.error_text("engine_stream_dropped")
 
 
 async def test_stalled_stream_times_out(bot: BotUnderTest) -> None:
@@ -215,7 +215,7 @@ async def test_stalled_stream_times_out(bot: BotUnderTest) -> None:
     )
     code, texts = await ask_and_fail(bot)
     assert code == "engine_timeout"
-    assert texts[-1] == messages.error_text("engine_timeout")
+    assert texts[-1] == wording.error_text("engine_timeout")
     await bot.openai.wait_for(lambda: bot.openai.closed_streams)  # the stream was let go
 
 
@@ -255,7 +255,7 @@ async def test_unexpected_error_gives_a_reference_that_is_logged(
         )
     )
     bot.slack.faults.error("files.completeUploadExternal", "fatal_error")
-    with caplog.at_level(logging.ERROR, logger="bot.service"):
+    with caplog.at_level(logging.ERROR, logger="bot.core.service"):
         code, texts = await ask_and_fail(bot)
     assert code == "internal"
     match = re.search(r"`([0-9a-f]{8})`", texts[-1])

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import messages
-from bot.slack_blocks import ACTION_SUGGESTION
+from bot import wording
+from bot.slack.blocks import ACTION_SUGGESTION
 from store.schema import turns
 from tests.bot_harness import BotUnderTest, running_bot, wait_until
 from tests.conftest import DATASETS
@@ -136,7 +136,7 @@ async def test_auto_profile_can_be_switched_off_per_channel(bot: BotUnderTest) -
     sent = await bot.mention("auto-profile off", channel="C0QUIET")
     await bot.slack.wait_for(lambda: bot.slack.bot_messages("C0QUIET", sent.ts))
     assert bot.slack.bot_messages("C0QUIET", sent.ts)[0].text_content() == (
-        messages.AUTO_PROFILE_OFF
+        wording.AUTO_PROFILE_OFF
     )
     shared = bot.slack.add_file("sales.csv", b"a,b\n1,2\n")
     quiet = await bot.say("", channel="C0QUIET", files=[shared])

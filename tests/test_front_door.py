@@ -9,9 +9,9 @@ import yaml
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 import handlers
-from bot.app import web_app
 from bot.runtime import open_runtime
 from bot.settings import Settings
+from bot.slack.front_door import web_app
 from tests.bot_harness import bot_env, running_bot
 from tests.conftest import REPO
 from tests.fakes import slack_events

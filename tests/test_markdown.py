@@ -7,17 +7,16 @@ import re
 
 import pytest
 
-from bot.markdown import (
+from bot.core.markdown import (
     LinkHolder,
     Paginator,
-    Table,
-    TableCutter,
     defuse,
     hide_links,
     linked_paths,
     rewrite_links,
     split_text,
 )
+from bot.core.tables import Table, TableCutter
 
 
 def test_defuse_breaks_every_kind_of_ping() -> None:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from bot.records import Artifact, TurnOutcome
-from bot.turns import SlackFile, ThreadKey, Turn
+from bot.core.records import Artifact, TurnOutcome
+from bot.core.turns import SlackFile, ThreadKey, Turn
 from store import Store, open_store
 from store.schema import turns
 from tests.conftest import REPO
@@ -254,7 +254,7 @@ async def test_state_survives_reopening_in_a_new_process(database_url: str) -> N
     script = textwrap.dedent(
         f"""
         import asyncio, json
-        from bot.turns import ThreadKey
+        from bot.core.turns import ThreadKey
         from store import open_store
 
         async def main():

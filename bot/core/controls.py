@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot import messages
-from bot.ports import Store, ThreadHistory
-from bot.records import StoredTurn
-from bot.service import AnalystService, RendererFactory
-from bot.turns import ChannelType, SlackFile, ThreadKey, Turn
+from bot import wording
+from bot.core.intake import Intake
+from bot.core.ports import Notices, ThreadHistory
+from bot.core.records import StoredTurn
+from bot.core.service import AnalystService
+from bot.core.storage import Store
+from bot.core.turns import ChannelType, SlackFile, ThreadKey, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +31,14 @@ class TurnControls:
         *,
         store: Store,
         service: AnalystService,
-        renderers: RendererFactory,
+        intake: Intake,
+        notices: Notices,
         history: ThreadHistory,
     ) -> None:
         self._store = store
         self._service = service
-        self._renderers = renderers
+        self._intake = intake
+        self._notices = notices
         self._history = history
 
     async def cancel(self, turn_id: int, user_id: str) -> None:
@@ -42,12 +46,12 @@ class TurnControls:
         stored = await self._store.turns.get(turn_id)
         if stored is None:
             return
-        renderer = self._renderers(stored.turn, turn_id)
+        key = stored.turn.key
         if stored.status not in ("queued", "running"):
-            await renderer.notify(user_id, messages.NOTHING_TO_CANCEL)
+            await self._notices.notify(key, user_id, wording.NOTHING_TO_CANCEL)
             return
         if not await self._in_thread(stored, user_id):
-            await renderer.notify(user_id, messages.NOT_IN_THREAD)
+            await self._notices.notify(key, user_id, wording.NOT_IN_THREAD)
             return
         if not self._service.cancel(turn_id, by=user_id):
             # Running in another process: its worker sees the request at its next check.
@@ -58,21 +62,20 @@ class TurnControls:
         stored = await self._store.turns.get(turn_id)
         if stored is None:
             return
-        renderer = self._renderers(stored.turn, turn_id)
         if not stored.code_runs:
-            await renderer.notify(user_id, messages.NO_CODE)
+            await self._notices.notify(stored.turn.key, user_id, wording.NO_CODE)
             return
         if not await self._store.actions.claim(f"show_code:{turn_id}", window_s=DOUBLE_CLICK_S):
             return
         listing = code_listing(stored.code_runs, question=stored.turn.text)
-        await renderer.post_code(f"analysis-{turn_id}.py", listing)
+        await self._notices.post_code(stored.turn.key, f"analysis-{turn_id}.py", listing)
 
     async def feedback(self, turn_id: int, user_id: str, value: str) -> None:
         stored = await self._store.turns.get(turn_id)
         if stored is None or value not in ("good", "bad"):
             return
         await self._store.artifacts.set_feedback(turn_id, user_id, value)
-        await self._renderers(stored.turn, turn_id).notify(user_id, messages.FEEDBACK_THANKS)
+        await self._notices.notify(stored.turn.key, user_id, wording.FEEDBACK_THANKS)
 
     async def retry(self, turn_id: int, user_id: str) -> None:
         """Ask the same question again, with the same files (once, however many clicks)."""
@@ -86,7 +89,7 @@ class TurnControls:
             retry_of=turn_id,
             gather_context=False,
         )
-        if not await self._service.submit(again):
+        if not await self._intake.submit(again):
             logger.info("retry of turn %s already queued (clicked again by %s)", turn_id, user_id)
 
     async def suggestion(
@@ -103,7 +106,7 @@ class TurnControls:
             channel_type=channel_type_of(key.channel_id),
             source="suggestion",
         )
-        await self._service.submit(turn)
+        await self._intake.submit(turn)
 
     async def _in_thread(self, stored: StoredTurn, user_id: str) -> bool:
         if user_id == stored.turn.user_id or user_id in await self._store.turns.askers(
@@ -115,7 +118,7 @@ class TurnControls:
 
 def code_listing(runs: Sequence[dict[str, Any]], *, question: str) -> str:
     """Every code run of a turn, in order, with what it printed as comments."""
-    lines = [f"# {messages.CODE_SNIPPET_TITLE}", f"# Question: {' '.join(question.split())}", ""]
+    lines = [f"# {wording.CODE_SNIPPET_TITLE}", f"# Question: {' '.join(question.split())}", ""]
     for number, run in enumerate(runs, start=1):
         failed = "" if run.get("ok", True) else " (failed)"
         lines += [f"# --- Run {number}{failed} ---", str(run.get("code", "")).rstrip(), ""]

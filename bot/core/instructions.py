@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.events import ModelRequest
-from bot.turns import ChannelType, PriorMessage, Turn, UserInfo
-from bot.workspace import Workspace
+from bot.core.events import ModelRequest
+from bot.core.turns import ChannelType, PriorMessage, Turn, UserInfo
+from bot.core.workspace import Workspace
 
 _WHERE = {
     "channel": "a Slack channel thread",

@@ -14,10 +14,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot import messages
-from bot.events import Citation, OutputFile, ProducedFile
-from bot.ports import Artifacts, Engine, Renderer
-from bot.records import Artifact
+from bot import wording
+from bot.core.events import Citation, OutputFile, ProducedFile
+from bot.core.ports import Engine, Renderer
+from bot.core.records import Artifact
+from bot.core.storage import Artifacts
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +97,8 @@ async def publish(
             engine, container_id=container_id, since=since, citations=citations
         )
     if produced.files:
-        await renderer.status(messages.STATUS_UPLOADING.format(count=len(produced.files)))
-    links = await renderer.post_files(produced.files)
-    links.update({alias: links[kept] for alias, kept in produced.aliases.items() if kept in links})
-    await renderer.relink(links)
+        await renderer.status(wording.STATUS_UPLOADING.format(count=len(produced.files)))
+    links = await renderer.attach(produced.files, aliases=produced.aliases)
     for file in produced.files:
         await artifacts.add(
             Artifact(

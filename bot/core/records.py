@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.turns import ThreadKey, Turn
+from bot.core.turns import ThreadKey, Turn
 
 TurnStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 FinalStatus = Literal["done", "failed", "cancelled", "interrupted"]

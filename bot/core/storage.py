@@ -1,109 +1,15 @@
-"""The small Protocols the service needs; implementations satisfy them structurally.
+"""What the core needs from the store: small Protocols the `store` package satisfies.
 
-The OpenAI engine, the Slack and terminal renderers, the Slack readers and the store are
-plugged in by the composition root (`bot.runtime`), so the service knows no wire format.
+The turn queue, thread state and files, artifacts and feedback, channel switches and the
+action log; `store.Store` is plugged in by the composition root.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import IO, Protocol
+from typing import Protocol
 
-from bot.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile, Step
-from bot.records import Artifact, StoredFile, StoredTurn, ThreadFile, ThreadState, TurnOutcome
-from bot.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
-
-
-class Engine(Protocol):
-    """The model side (OpenAI): files, conversations, containers, responses."""
-
-    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str: ...
-
-    async def new_conversation(self, key: ThreadKey) -> str: ...
-
-    async def container_alive(self, container_id: str) -> bool: ...
-
-    async def new_container(self, key: ThreadKey) -> str: ...
-
-    async def place_file(self, container_id: str, file_id: str) -> Placement: ...
-
-    def respond(self, request: ModelRequest) -> AsyncIterator[EngineEvent]: ...
-
-    async def outputs(
-        self, container_id: str, *, since: float, cited: set[str]
-    ) -> list[OutputFile]: ...
-
-    async def download(self, output: OutputFile, sink: IO[bytes], *, max_bytes: int) -> int: ...
-
-
-class Renderer(Protocol):
-    """Shows one turn to the user (Slack thread, terminal…)."""
-
-    @property
-    def reply_ts(self) -> str | None: ...
-
-    @property
-    def has_output(self) -> bool: ...
-
-    async def status(self, text: str, loading: Sequence[str] = ()) -> None: ...
-
-    async def step(self, step: Step) -> None: ...
-
-    async def show(self, event: EngineEvent) -> None: ...
-
-    async def queued(self) -> None: ...
-
-    async def title(self, text: str) -> None: ...
-
-    async def end_text(
-        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
-    ) -> None: ...
-
-    async def post_files(self, files: Sequence[ProducedFile]) -> dict[str, str]: ...
-
-    async def relink(self, links: Mapping[str, str]) -> None: ...
-
-    async def error(self, text: str, *, retry: bool = False) -> None: ...
-
-    async def restart(self, note: str) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def notify(self, user_id: str, text: str) -> None:
-        """A message only `user_id` sees, in the turn's thread."""
-        ...
-
-    async def post_code(self, name: str, code: str) -> None:
-        """Post Python source as a file in the turn's thread."""
-        ...
-
-
-class Surface(Protocol):
-    """Posts that belong to no turn."""
-
-    async def suggest_prompts(self, channel_id: str) -> None: ...
-
-
-class Directory(Protocol):
-    """Who people are (display name, time zone)."""
-
-    async def user(self, user_id: str) -> UserInfo: ...
-
-
-class ThreadHistory(Protocol):
-    """What was said in a thread before the bot joined it, and by whom."""
-
-    async def participants(self, key: ThreadKey) -> set[str]: ...
-
-    async def earlier(
-        self, key: ThreadKey, *, before_ts: str, limit: int
-    ) -> list[PriorMessage]: ...
-
-
-class FileSource(Protocol):
-    """Slack files → complete file objects → bytes relayed to the engine."""
-
-    async def complete(self, file: SlackFile) -> SlackFile: ...
+from bot.core.records import Artifact, StoredFile, StoredTurn, ThreadFile, ThreadState, TurnOutcome
+from bot.core.turns import ThreadKey, Turn
 
 
 class Threads(Protocol):

@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from bot.ports import Turns
-from bot.records import StoredTurn, TurnOutcome
+from bot.core.records import StoredTurn, TurnOutcome
+from bot.core.storage import Turns
 
 logger = logging.getLogger(__name__)
 

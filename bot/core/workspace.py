@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.events import StepStatus
-from bot.files import FileKind, RelayedFile, check, kind_of
-from bot.ports import Engine, Store
-from bot.records import StoredFile, ThreadState
-from bot.turns import SlackFile, ThreadKey
+from bot.core.events import StepStatus
+from bot.core.files import FileKind, RelayedFile, check, kind_of
+from bot.core.ports import Engine
+from bot.core.records import StoredFile, ThreadState
+from bot.core.storage import Store
+from bot.core.turns import SlackFile, ThreadKey
 
 logger = logging.getLogger(__name__)
 

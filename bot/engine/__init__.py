@@ -1,7 +1,7 @@
 """The engine: the one package that imports `openai`.
 
 It exposes `OpenAIEngine` (files, conversations, containers, streamed responses) and
-`open_client`, and speaks the bot's own vocabulary (`bot.events`, `bot.errors`).
+`open_client`, and speaks the bot's own vocabulary (`bot.core.events`, `bot.errors`).
 """
 
 from __future__ import annotations

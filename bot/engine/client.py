@@ -11,18 +11,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import IO, Any
 
 import httpx2
 import openai
 from openai import AsyncOpenAI
 
+from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement
+from bot.core.turns import ThreadKey
 from bot.engine.failures import from_exception, retry_after_seconds
 from bot.engine.stream import StreamState, read_stream, sse_batches
 from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, StreamDropped
-from bot.events import EngineEvent, ModelRequest, OutputFile, Placement
-from bot.turns import ThreadKey
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class OpenAIEngine:
 
     # Responses --------------------------------------------------------------------------
 
-    async def respond(self, request: ModelRequest) -> AsyncIterator[EngineEvent]:
+    async def respond(self, request: ModelRequest) -> AsyncGenerator[EngineEvent, None]:
         """Run one turn, streaming; raises `EngineError` for every failure shape.
 
         Cancelling the consuming task closes the stream, which stops a synchronous response.

@@ -13,9 +13,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from bot.engine.failures import from_code
-from bot.errors import ContentRefused, EngineError, StreamDropped
-from bot.events import (
+from bot.core.events import (
     Citation,
     CodeFinished,
     CodeReady,
@@ -25,6 +23,8 @@ from bot.events import (
     ResponseStarted,
     TextDelta,
 )
+from bot.engine.failures import from_code
+from bot.errors import ContentRefused, EngineError, StreamDropped
 
 _STARTED = frozenset({"response.created", "response.queued", "response.in_progress"})
 

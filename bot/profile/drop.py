@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from bot import messages
-from bot.data_profile import DataProfile, ProfileError, profile_file
-from bot.data_questions import suggest_questions
-from bot.errors import FileError
-from bot.files import kind_of
-from bot.ports import Store
-from bot.slack_blocks import Block, profile_blocks
-from bot.turns import SlackFile, ThreadKey
+from bot import wording
+from bot.core.files import kind_of
+from bot.core.storage import Store
+from bot.core.turns import SlackFile, ThreadKey
+from bot.errors import FileError, ProfileError
+from bot.profile.profiler import DataProfile, profile_file
+from bot.profile.questions import suggest_questions
+from bot.profile.summary import profile_summary
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,19 @@ class Fetcher(Protocol):
 
 
 class Poster(Protocol):
-    async def reply(self, key: ThreadKey, text: str, blocks: list[Block] | None = None) -> str: ...
+    """Posts in a thread: plain replies, and profiles (laid out by the chat surface)."""
+
+    async def reply(self, key: ThreadKey, text: str) -> str: ...
+
+    async def post_profile(
+        self,
+        key: ThreadKey,
+        profile: DataProfile,
+        *,
+        file_id: str,
+        questions: Sequence[str],
+        summary: str,
+    ) -> None: ...
 
 
 def profilable(file: SlackFile) -> bool:
@@ -87,7 +100,7 @@ class FileDropProfiler:
     async def set_auto_profile(self, key: ThreadKey, enabled: bool) -> None:
         await self._store.channels.set_auto_profile(key.team_id, key.channel_id, enabled)
         await self._poster.reply(
-            key, messages.AUTO_PROFILE_ON if enabled else messages.AUTO_PROFILE_OFF
+            key, wording.AUTO_PROFILE_ON if enabled else wording.AUTO_PROFILE_OFF
         )
 
     async def _profile(self, key: ThreadKey, file: SlackFile) -> None:
@@ -96,25 +109,27 @@ class FileDropProfiler:
             profile = await self._read(file)
         except ProfileError as error:
             await self._poster.reply(
-                key, messages.PROFILE_FAILED.format(name=file.name or file.id, reason=error.reason)
+                key, wording.PROFILE_FAILED.format(name=file.name or file.id, reason=error.reason)
             )
             return
         except FileError as error:
-            await self._poster.reply(key, messages.for_error(error))
+            await self._poster.reply(key, wording.for_error(error))
             return
-        questions = suggest_questions(profile)
-        blocks = profile_blocks(
-            profile, file_id=file.id, questions=questions, summary=messages.profile_summary(profile)
+        await self._poster.post_profile(
+            key,
+            profile,
+            file_id=file.id,
+            questions=suggest_questions(profile),
+            summary=profile_summary(profile),
         )
-        await self._poster.reply(key, messages.PROFILE_TEXT.format(name=file.name), blocks)
         logger.info("profiled %s (%s rows) in %s", file.id, profile.rows, key)
 
     async def _read(self, file: SlackFile) -> DataProfile:
         whole = file.extension in WHOLE_FILE_TYPES or file.filetype in WHOLE_FILE_TYPES
         if whole and (file.size or 0) > self._max_bytes:
-            raise ProfileError(messages.PROFILE_TOO_BIG)
+            raise ProfileError(wording.PROFILE_TOO_BIG)
         if kind_of(file) is None:
-            raise ProfileError(messages.PROFILE_UNSUPPORTED)
+            raise ProfileError(wording.PROFILE_UNSUPPORTED)
         suffix = "." + (file.extension or "csv")
         with tempfile.NamedTemporaryFile(suffix=suffix) as scratch:
             read = await self._fetcher.fetch(file, scratch, limit=self._max_bytes)

@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.data_profile import ColumnProfile, DataProfile
+from bot.profile.columns import ColumnProfile
+from bot.profile.profiler import DataProfile
 
 MAX_QUESTION_CHARS = 75
 FALLBACK_QUESTIONS = (

@@ -1,4 +1,4 @@
-"""Block Kit payloads the bot sends: tables, controls, steps, profiles.
+"""Block Kit payloads the bot sends: tables, controls, steps.
 
 Builders only (dicts in, dicts out); limits come from Slack: 50 blocks a message, table
 blocks ≤ 100 rows × 20 cells, button text ≤ 75 and value ≤ 2,000 characters.
@@ -10,8 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.data_profile import DataProfile
-from bot.events import Step
+from bot.core.events import Step
 
 Block = dict[str, Any]
 
@@ -147,40 +146,3 @@ def parse_suggestion(value: str) -> tuple[str, str] | None:
     if not isinstance(data, dict) or not isinstance(data.get("q"), str):
         return None
     return str(data.get("f") or ""), data["q"]
-
-
-def profile_blocks(
-    profile: DataProfile, *, file_id: str, questions: Sequence[str], summary: str
-) -> list[Block]:
-    """A file's local profile: summary, columns, sample rows, suggested questions."""
-    columns = profile.columns[: TABLE_MAX_ROWS - 1]
-    column_rows = [["Column", "Type", "Missing", "Example"]] + [
-        [c.name[:60], c.kind, f"{c.missing:,}", c.example[:60]] for c in columns
-    ]
-    blocks: list[Block] = [
-        {"type": "header", "text": plain_long(f"📊 {profile.file_name}", 150)},
-        markdown(summary),
-        table(column_rows),
-    ]
-    shown = profile.columns[:8]
-    if profile.sample_rows and shown:
-        sample = [[c.name[:40] for c in shown]] + [
-            [cell[:40] for cell in row[: len(shown)]] for row in profile.sample_rows[:5]
-        ]
-        blocks.append(table(sample))
-    if questions:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"suggestions-{file_id}"[:255],
-                "elements": [
-                    button(question, ACTION_SUGGESTION, suggestion_value(file_id, question))
-                    for question in questions[:5]
-                ],
-            }
-        )
-    return blocks
-
-
-def plain_long(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}

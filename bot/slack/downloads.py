@@ -1,4 +1,4 @@
-"""Shared files: check, download from Slack (token only to allowed hosts), relay to OpenAI.
+"""Shared files: download from Slack (token only to allowed hosts), relay to the model side.
 
 Memory stays bounded whatever the file size: the download is streamed in chunks into a
 spooled temporary file (in memory up to 1 MiB, then on disk) while it is hashed, and the
@@ -12,72 +12,23 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import IO, Literal, Protocol
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from bot.errors import EmptyFile, FileNotDownloadable, FileTooLarge, UnsupportedFile
+from bot.core.files import RelayedFile, Uploader, check
+from bot.core.turns import SlackFile
+from bot.errors import EmptyFile, FileNotDownloadable, FileTooLarge
 from bot.settings import Secret, is_loopback
-from bot.turns import SlackFile
 
 logger = logging.getLogger(__name__)
 
-FileKind = Literal["data", "document", "image"]
-DATA_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet", "txt"})
-DOCUMENT_TYPES = frozenset({"pdf", "docx", "md", "markdown", "pptx"})
-IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
-_SLACK_TYPE_ALIASES = {"text": "txt", "excel": "xlsx", "javascript": "json"}
 _CHUNK = 256 * 1024
 _SPOOL_BYTES = 1024 * 1024
 _MAX_REDIRECTS = 3
 
-
-class Uploader(Protocol):
-    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str: ...
-
-
 Resolver = Callable[[SlackFile], Awaitable[SlackFile]]
-
-
-@dataclass(frozen=True)
-class RelayedFile:
-    """A Slack file now stored in OpenAI's Files API."""
-
-    slack: SlackFile
-    kind: FileKind
-    size: int
-    sha256: str
-    openai_file_id: str
-
-
-def kind_of(file: SlackFile) -> FileKind | None:
-    """What the bot does with a file, from its extension or Slack's filetype; None: unusable."""
-    candidates = {file.extension, _SLACK_TYPE_ALIASES.get(file.filetype, file.filetype.lower())}
-    for kinds, kind in ((DATA_TYPES, "data"), (DOCUMENT_TYPES, "document"), (IMAGE_TYPES, "image")):
-        if candidates & kinds:
-            return kind  # type: ignore[return-value]
-    return None
-
-
-def check(file: SlackFile, *, max_bytes: int) -> FileKind:
-    """Refuse unusable or oversized files before anything is downloaded."""
-    kind = kind_of(file)
-    if kind is None:
-        raise UnsupportedFile(
-            f"unsupported type {file.filetype!r}",
-            name=file.name or file.id,
-            kind=(file.extension or file.filetype or "these").upper(),
-        )
-    if file.size is not None and file.size > max_bytes:
-        raise FileTooLarge(
-            f"{file.size} bytes",
-            name=file.name,
-            size_mb=round(file.size / 2**20, 1),
-            limit_mb=max_bytes // 2**20,
-        )
-    return kind
 
 
 class FileRelay:

@@ -1,4 +1,4 @@
-"""The Bolt app factory and the HTTP front door (`POST /slack/events`, `GET /healthz`)."""
+"""The HTTP front door: `POST /slack/events` (signed) and `GET /healthz`."""
 
 from __future__ import annotations
 
@@ -14,11 +14,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
-
-import handlers
-from bot.settings import Settings
-from handlers.actions import Controls
 
 logger = logging.getLogger(__name__)
 
@@ -27,41 +22,6 @@ EVENTS_PATH = "/slack/events"
 DISPATCH_SLICE = 10
 _EVENT_CALLBACK = re.compile(r'"type"\s*:\s*"event_callback"')
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def build_app(
-    settings: Settings,
-    *,
-    client: AsyncWebClient,
-    intake: handlers.Intake,
-    controls: Controls,
-    drops: handlers.Drops,
-) -> AsyncApp:
-    """A Bolt app with every listener registered; building it makes no network call."""
-    signing_secret = settings.slack_signing_secret
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing_secret.reveal() if signing_secret else "",
-        # Socket Mode envelopes are authenticated by the app token instead.
-        request_verification_enabled=settings.mode == "http",
-        process_before_response=False,
-        logger=logging.getLogger("slack_bolt"),
-    )
-    handlers.register(app, intake, controls, drops)
-
-    @app.error
-    async def log_unhandled(error: Exception, body: dict[str, Any]) -> None:
-        # Last resort only: the service already turns turn failures into replies.
-        event = body.get("event") or {}
-        logger.error(
-            "unhandled error in a Slack listener (type=%s event=%s channel=%s)",
-            body.get("type"),
-            event.get("type"),
-            event.get("channel"),
-            exc_info=error,
-        )
-
-    return app
 
 
 class EventsEndpoint:

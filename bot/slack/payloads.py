@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.file_drop import FileDrop
-from bot.turns import ChannelType, PriorMessage, SlackFile, ThreadKey, Turn, TurnSource
+from bot.core.turns import ChannelType, PriorMessage, SlackFile, ThreadKey, Turn, TurnSource
+from bot.profile.drop import FileDrop
 
 # Message subtypes that are a person saying something; everything else (edits, deletions,
 # joins, bot posts…) is acknowledged and ignored.

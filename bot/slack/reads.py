@@ -13,9 +13,9 @@ from collections import OrderedDict
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
 from bot.errors import FileNotDownloadable
-from bot.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
-from handlers.parse import prior_message, slack_file
+from bot.slack.payloads import prior_message, slack_file
 
 logger = logging.getLogger(__name__)
 

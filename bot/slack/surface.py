@@ -1,16 +1,23 @@
-"""Posts that belong to no turn: the Messages tab's suggested prompts, file-drop profiles,
-acknowledgements of channel settings."""
+"""`SlackSurface`: posts that belong to no answer.
+
+"Yours is next", ephemeral replies to button clicks, the Python of an answer as a file, the
+Messages tab's suggested prompts, file-drop profiles and acknowledgements of channel settings.
+Notices never fail the work they accompany: their errors are logged.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
-from bot.slack_blocks import Block
-from bot.turns import ThreadKey
+from bot import wording
+from bot.core.turns import ThreadKey
+from bot.profile.profiler import DataProfile
+from bot.slack.blocks import Block
+from bot.slack.profile_blocks import profile_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -18,19 +25,6 @@ logger = logging.getLogger(__name__)
 class SlackSurface:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-
-    async def suggest_prompts(self, channel_id: str) -> None:
-        """Pin suggested prompts in the Messages tab (agent view: no `thread_ts`)."""
-        try:
-            await self._client.assistant_threads_setSuggestedPrompts(
-                channel_id=channel_id,
-                title=messages.PROMPTS_TITLE,
-                prompts=[{"title": title, "message": text} for title, text in messages.PROMPTS],
-            )
-        except SlackApiError as error:
-            logger.info(
-                "setSuggestedPrompts failed in %s: %s", channel_id, error.response.get("error")
-            )
 
     async def reply(self, key: ThreadKey, text: str, blocks: list[Block] | None = None) -> str:
         """A message in a thread (a profile, a settings acknowledgement); returns its ts."""
@@ -43,3 +37,50 @@ class SlackSurface:
             unfurl_media=False,
         )
         return str(response["ts"])
+
+    async def post_profile(
+        self,
+        key: ThreadKey,
+        profile: DataProfile,
+        *,
+        file_id: str,
+        questions: Sequence[str],
+        summary: str,
+    ) -> None:
+        """A dropped file's local profile in its thread, questions as buttons."""
+        blocks = profile_blocks(profile, file_id=file_id, questions=questions, summary=summary)
+        await self.reply(key, wording.PROFILE_TEXT.format(name=profile.file_name), blocks)
+
+    async def queued(self, key: ThreadKey, user_id: str) -> None:
+        await self.notify(key, user_id, wording.QUEUED)
+
+    async def notify(self, key: ThreadKey, user_id: str, text: str) -> None:
+        try:
+            await self._client.chat_postEphemeral(
+                channel=key.channel_id, user=user_id, text=text, thread_ts=key.thread_ts
+            )
+        except SlackApiError as error:
+            logger.info("ephemeral message failed in %s: %s", key, error.response.get("error"))
+
+    async def post_code(self, key: ThreadKey, name: str, code: str) -> None:
+        await self._client.files_upload_v2(
+            channel=key.channel_id,
+            thread_ts=key.thread_ts,
+            content=code,
+            filename=name,
+            title=wording.CODE_SNIPPET_TITLE,
+            snippet_type="python",
+        )
+
+    async def suggest_prompts(self, channel_id: str) -> None:
+        """Pin suggested prompts in the Messages tab (agent view: no `thread_ts`)."""
+        try:
+            await self._client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel_id,
+                title=wording.PROMPTS_TITLE,
+                prompts=[{"title": title, "message": text} for title, text in wording.PROMPTS],
+            )
+        except SlackApiError as error:
+            logger.info(
+                "setSuggestedPrompts failed in %s: %s", channel_id, error.response.get("error")
+            )

@@ -20,8 +20,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.events import Step
-from bot.slack_blocks import Block, markdown, step_chunk, step_line
+from bot.core.events import Step
+from bot.slack.blocks import Block, markdown, step_chunk, step_line
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,61 @@
+"""What the bot does with shared files: their kinds, the checks made before anything is
+downloaded (type, size), and the record of a file relayed to the model side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Literal, Protocol
+
+from bot.core.turns import SlackFile
+from bot.errors import FileTooLarge, UnsupportedFile
+
+FileKind = Literal["data", "document", "image"]
+DATA_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet", "txt"})
+DOCUMENT_TYPES = frozenset({"pdf", "docx", "md", "markdown", "pptx"})
+IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
+_SLACK_TYPE_ALIASES = {"text": "txt", "excel": "xlsx", "javascript": "json"}
+
+
+class Uploader(Protocol):
+    """Stores a file on the model side; returns its id."""
+
+    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class RelayedFile:
+    """A Slack file now stored in OpenAI's Files API."""
+
+    slack: SlackFile
+    kind: FileKind
+    size: int
+    sha256: str
+    openai_file_id: str
+
+
+def kind_of(file: SlackFile) -> FileKind | None:
+    """What the bot does with a file, from its extension or Slack's filetype; None: unusable."""
+    candidates = {file.extension, _SLACK_TYPE_ALIASES.get(file.filetype, file.filetype.lower())}
+    for kinds, kind in ((DATA_TYPES, "data"), (DOCUMENT_TYPES, "document"), (IMAGE_TYPES, "image")):
+        if candidates & kinds:
+            return kind  # type: ignore[return-value]
+    return None
+
+
+def check(file: SlackFile, *, max_bytes: int) -> FileKind:
+    """Refuse unusable or oversized files before anything is downloaded."""
+    kind = kind_of(file)
+    if kind is None:
+        raise UnsupportedFile(
+            f"unsupported type {file.filetype!r}",
+            name=file.name or file.id,
+            kind=(file.extension or file.filetype or "these").upper(),
+        )
+    if file.size is not None and file.size > max_bytes:
+        raise FileTooLarge(
+            f"{file.size} bytes",
+            name=file.name,
+            size_mb=round(file.size / 2**20, 1),
+            limit_mb=max_bytes // 2**20,
+        )
+    return kind

@@ -1,0 +1,126 @@
+"""The small Protocols the core needs from the outside world; implementations satisfy them
+structurally and are plugged in by the composition root (`bot.runtime`).
+
+    Engine        the model side (OpenAI): files, conversations, containers, responses
+    AnswerView    one turn's answer as its reader sees it: status, steps, text, errors
+    Attachments   the files a turn produced, posted next to its answer
+    Renderer      both of the above, for one turn (Slack thread, terminal)
+    Notices       posts about a thread that are not an answer (queued, ephemeral, code)
+    Directory     who people are;  ThreadHistory  what was said before the bot joined
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import IO, Protocol
+
+from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile, Step
+from bot.core.turns import PriorMessage, ThreadKey, UserInfo
+
+
+class Engine(Protocol):
+    """The model side (OpenAI): files, conversations, containers, responses."""
+
+    async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str: ...
+
+    async def new_conversation(self, key: ThreadKey) -> str: ...
+
+    async def container_alive(self, container_id: str) -> bool: ...
+
+    async def new_container(self, key: ThreadKey) -> str: ...
+
+    async def place_file(self, container_id: str, file_id: str) -> Placement: ...
+
+    def respond(self, request: ModelRequest) -> AsyncGenerator[EngineEvent, None]: ...
+
+    async def outputs(
+        self, container_id: str, *, since: float, cited: set[str]
+    ) -> list[OutputFile]: ...
+
+    async def download(self, output: OutputFile, sink: IO[bytes], *, max_bytes: int) -> int: ...
+
+
+class AnswerView(Protocol):
+    """One turn's answer as its reader sees it, from the first status to the last word."""
+
+    @property
+    def reply_ts(self) -> str | None:
+        """Where the answer starts (Slack `ts`), once something was posted."""
+        ...
+
+    async def title(self, text: str) -> None:
+        """Name the conversation after its first question."""
+        ...
+
+    async def status(self, text: str, loading: Sequence[str] = ()) -> None: ...
+
+    async def step(self, step: Step) -> None: ...
+
+    async def show(self, event: EngineEvent) -> None: ...
+
+    async def end_text(
+        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
+    ) -> None:
+        """The text is complete: flush it and add the answer's controls."""
+        ...
+
+    async def error(self, text: str, *, retry: bool = False) -> None: ...
+
+    async def restart(self, note: str) -> None:
+        """Start the answer over (a fresh container), noting why after what was shown."""
+        ...
+
+    async def close(self) -> None:
+        """End whatever is open and clear the status; safe to call more than once."""
+        ...
+
+
+class Attachments(Protocol):
+    """Files next to an answer."""
+
+    async def attach(
+        self, files: Sequence[ProducedFile], *, aliases: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Post `files`; point the answer's links at them (`aliases`: another path → the
+        path of a posted file with the same bytes). Returns container path → where it is."""
+        ...
+
+
+class Renderer(AnswerView, Attachments, Protocol):
+    """Shows one turn (Slack thread, terminal)."""
+
+
+class Notices(Protocol):
+    """Posts about a thread that belong to no answer."""
+
+    async def queued(self, key: ThreadKey, user_id: str) -> None:
+        """Tell `user_id` their question waits behind the one being answered."""
+        ...
+
+    async def notify(self, key: ThreadKey, user_id: str, text: str) -> None:
+        """A message only `user_id` sees, in the thread."""
+        ...
+
+    async def post_code(self, key: ThreadKey, name: str, code: str) -> None:
+        """Python source as a file in the thread."""
+        ...
+
+    async def suggest_prompts(self, channel_id: str) -> None:
+        """Pin suggested first questions in a Messages tab."""
+        ...
+
+
+class Directory(Protocol):
+    """Who people are (display name, time zone)."""
+
+    async def user(self, user_id: str) -> UserInfo: ...
+
+
+class ThreadHistory(Protocol):
+    """What was said in a thread before the bot joined it, and by whom."""
+
+    async def participants(self, key: ThreadKey) -> set[str]: ...
+
+    async def earlier(
+        self, key: ThreadKey, *, before_ts: str, limit: int
+    ) -> list[PriorMessage]: ...

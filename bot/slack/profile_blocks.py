@@ -1,0 +1,55 @@
+"""Block Kit for a dropped file's local profile: summary, columns, sample rows, and the
+suggested questions as buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.profile.profiler import DataProfile
+from bot.slack.blocks import (
+    ACTION_SUGGESTION,
+    TABLE_MAX_ROWS,
+    Block,
+    button,
+    markdown,
+    suggestion_value,
+    table,
+)
+
+
+def profile_blocks(
+    profile: DataProfile, *, file_id: str, questions: Sequence[str], summary: str
+) -> list[Block]:
+    """A file's local profile: summary, columns, sample rows, suggested questions."""
+    columns = profile.columns[: TABLE_MAX_ROWS - 1]
+    column_rows = [["Column", "Type", "Missing", "Example"]] + [
+        [c.name[:60], c.kind, f"{c.missing:,}", c.example[:60]] for c in columns
+    ]
+    blocks: list[Block] = [
+        {"type": "header", "text": plain_long(f"📊 {profile.file_name}", 150)},
+        markdown(summary),
+        table(column_rows),
+    ]
+    shown = profile.columns[:8]
+    if profile.sample_rows and shown:
+        sample = [[c.name[:40] for c in shown]] + [
+            [cell[:40] for cell in row[: len(shown)]] for row in profile.sample_rows[:5]
+        ]
+        blocks.append(table(sample))
+    if questions:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"suggestions-{file_id}"[:255],
+                "elements": [
+                    button(question, ACTION_SUGGESTION, suggestion_value(file_id, question))
+                    for question in questions[:5]
+                ],
+            }
+        )
+    return blocks
+
+
+def plain_long(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit], "emoji": True}
