@@ -129,8 +129,10 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             run=service.run,
             report_interrupted=service.report_interrupted,
             cancel=lambda turn_id, by: service.cancel(turn_id, by=by),
+            abandon=service.abandon,
             owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
             capacity=settings.max_concurrent_turns,
+            lease_s=settings.lease_s,
         )
         intake.on_submit(worker.wake)
         controls = TurnControls(

@@ -91,6 +91,9 @@ class Settings:
     """`ANALYST_STREAM_IDLE_TIMEOUT_S`: no model event for this long means the stream stalled."""
     rate_limit_wait_s: float = 60.0
     """`ANALYST_RATE_LIMIT_WAIT_S`: how long to wait out OpenAI rate limits before giving up."""
+    lease_s: float = 30.0
+    """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal; a turn
+    whose worker died is taken over after this (renewed every third of it)."""
     log_level: str = "INFO"
     """`LOG_LEVEL`."""
 
@@ -121,6 +124,7 @@ class Settings:
             rate_limit_wait_s=reader.number(
                 "ANALYST_RATE_LIMIT_WAIT_S", float, 60.0, low=0, high=600
             ),
+            lease_s=reader.number("ANALYST_LEASE_S", float, 30.0, low=1, high=600),
             log_level=reader.log_level("LOG_LEVEL"),
         )
         if terminal:
@@ -160,6 +164,7 @@ class _Common:
     turn_timeout_s: float
     stream_idle_timeout_s: float
     rate_limit_wait_s: float
+    lease_s: float
     log_level: str
 
 

@@ -202,11 +202,17 @@ class TurnQueue:
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).first() is not None
 
-    async def interrupt_expired(self) -> list[StoredTurn]:
-        """Running turns whose lease lapsed (their process died) become `interrupted`."""
+    async def interrupt_expired(self, *, except_owner: str | None = None) -> list[StoredTurn]:
+        """Running turns whose lease lapsed (their process died) become `interrupted`.
+
+        A live worker passes its own id: it never interrupts its own turns (it stops them
+        itself when it cannot keep their lease, and it may still be recording an outcome)."""
+        conditions = [turns.c.status == "running", turns.c.lease_expires_at < _now()]
+        if except_owner is not None:
+            conditions.append(turns.c.lease_owner != except_owner)
         stmt = (
             update(turns)
-            .where(turns.c.status == "running", turns.c.lease_expires_at < _now())
+            .where(*conditions)
             .values(
                 status="interrupted",
                 finished_at=_now(),

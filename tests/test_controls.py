@@ -152,6 +152,26 @@ async def test_cancel_stops_the_response_and_the_next_turn_starts(bot: BotUnderT
     )
 
 
+async def test_a_second_cancel_click_while_the_first_is_handled_changes_nothing(
+    bot: BotUnderTest,
+) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(text="Slow. " * 40, runs=(CodeRun("x = 1"),), text_deltas=40, delta_delay=0.1)
+    )
+    sent = await bot.mention("slow one")
+    turn = await wait_until(lambda: bot.turn(sent.ts), what="the turn")
+    # Writing "Cancelled by alice" takes a moment; the second click lands meanwhile.
+    bot.slack.faults.delay("chat.stopStream", 0.5)
+    bot.slack.faults.delay("chat.postMessage", 0.5)
+    await click(bot, sent.ts, ACTION_CANCEL, str(turn.id))
+    await click(bot, sent.ts, ACTION_CANCEL, str(turn.id))
+    cancelled = await bot.finished(sent.ts)
+    assert cancelled.status == "cancelled", cancelled.error_code
+    texts = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", sent.ts)]
+    assert sum(wording.CANCELLED_BY.format(name="alice") in t for t in texts) == 1
+    assert not any(wording.error_text("interrupted") in t for t in texts)
+
+
 async def test_only_people_in_the_thread_can_cancel(bot: BotUnderTest) -> None:
     bot.slack.add_user("U0EVE", name="eve")
     bot.slack.ws.channels["C0GENERAL"].members.add("U0EVE")  # in the channel, not the thread

@@ -18,7 +18,7 @@ from typing import Any
 from bot import wording
 from bot.core.answering import Answerer, TurnRecord
 from bot.core.ports import Directory, Renderer
-from bot.core.records import StoredTurn, TurnOutcome
+from bot.core.records import FinalStatus, StoredTurn, TurnOutcome
 from bot.core.turns import ThreadKey, Turn
 from bot.errors import EngineTimeout, TurnError
 
@@ -28,6 +28,7 @@ RendererFactory = Callable[[Turn, int], Renderer]
 """(turn, turn id) → the renderer that shows that turn."""
 # Failures a Retry cannot fix (the user must change the file or the question).
 FINAL_ERRORS = frozenset({"file_unsupported", "file_too_large", "file_empty", "engine_refused"})
+ABANDONED = "<lease lost>"  # not a user id: Slack ids never contain "<"
 
 
 class AnalystService:
@@ -46,7 +47,8 @@ class AnalystService:
         self._directory = directory
         self._timeout = turn_timeout_s
         self._running: dict[int, tuple[asyncio.Task[Any], ThreadKey]] = {}
-        self._cancels: dict[int, str] = {}  # turn id → who cancelled it
+        # Why a running turn is being stopped: who pressed Cancel, or ABANDONED.
+        self._stops: dict[int, str] = {}
 
     async def run(self, stored: StoredTurn) -> TurnOutcome:
         renderer = self._renderers(stored.turn, stored.id)
@@ -59,16 +61,20 @@ class AnalystService:
             async with asyncio.timeout(self._timeout):
                 await self._answerer.answer(stored, renderer, record)
         except asyncio.CancelledError:
-            cancelled_by = self._cancels.pop(stored.id, None)
-            if cancelled_by is None:
+            stop = self._stops.get(stored.id)
+            if stop is None:
                 raise  # shutdown: the worker reports the turn as interrupted
             task.uncancel()
-            record.error_code = "cancelled"
-            name = (await self._directory.user(cancelled_by)).display_name
-            await _safely(
-                renderer.end_text(wording.CANCELLED_BY.format(name=name), controls=False),
-                f"noting that turn {stored.id} was cancelled",
-            )
+            if stop == ABANDONED:
+                # Another worker may own the turn now: it (or our worker) tells the thread.
+                record.error_code = "lease_lost"
+            else:
+                cancelled_by, record.error_code = stop, "cancelled"
+                name = (await self._directory.user(stop)).display_name
+                await _safely(
+                    renderer.end_text(wording.CANCELLED_BY.format(name=name), controls=False),
+                    f"noting that turn {stored.id} was cancelled",
+                )
         except TurnError as error:
             record.error_code = error.code
             logger.info("turn %s failed: %s (%s)", stored.id, error.code, error.detail)
@@ -85,11 +91,11 @@ class AnalystService:
             await self._tell(renderer, wording.error_text("internal", ref=error_ref), stored)
         finally:
             del self._running[stored.id]
-            self._cancels.pop(stored.id, None)
+            self._stops.pop(stored.id, None)
             await self._close(renderer, stored)
         record.mark("total_s")
         return TurnOutcome(
-            status=("cancelled" if cancelled_by else "failed" if record.error_code else "done"),
+            status=_status(record.error_code),
             response_id=record.response_id,
             reply_ts=renderer.reply_ts,
             usage=record.usage,
@@ -101,12 +107,21 @@ class AnalystService:
         )
 
     def cancel(self, turn_id: int, *, by: str) -> bool:
-        """Stop a turn running in this process (its stream is closed); False if not here."""
+        """Stop a turn running in this process (its stream is closed) and say who stopped
+        it; False if it does not run here. Idempotent: the first stop wins."""
+        return self._stop(turn_id, by)
+
+    def abandon(self, turn_id: int) -> bool:
+        """Stop a turn this process may no longer own (its lease was lost), saying nothing."""
+        return self._stop(turn_id, ABANDONED)
+
+    def _stop(self, turn_id: int, why: str) -> bool:
         running = self._running.get(turn_id)
         if running is None:
             return False
-        self._cancels[turn_id] = by
-        running[0].cancel(f"cancelled by {by}")
+        if turn_id not in self._stops:  # a second click must not cut the first one short
+            self._stops[turn_id] = why
+            running[0].cancel(f"turn {turn_id} stopped")
         return True
 
     def running_in(self, key: ThreadKey) -> list[int]:
@@ -136,3 +151,13 @@ async def _safely(action: Awaitable[None], what: str) -> None:
         await action
     except Exception:
         logger.exception("failed: %s", what)
+
+
+def _status(error_code: str | None) -> FinalStatus:
+    if error_code is None:
+        return "done"
+    if error_code == "cancelled":
+        return "cancelled"
+    if error_code == "lease_lost":
+        return "interrupted"
+    return "failed"

@@ -1,14 +1,22 @@
 """The worker: claims runnable turns from the store and runs them concurrently.
 
 Turns of different threads run at once, up to `capacity` per process; the store guarantees
-one running turn per thread. Leases are renewed while turns run; turns whose process died
-(lease expired) are reported as interrupted, which frees their thread.
+one running turn per thread. Each running turn holds a lease that the worker renews:
+
+- a turn whose lease this worker can no longer vouch for (renewal refused because another
+  worker took the turn over, or not confirmed before the lease runs out because the store
+  is unreachable) is stopped at once, so two turns never run in one conversation;
+- a turn's outcome is recorded until the store takes it (retried with backoff while the
+  lease is kept), so a delivered answer is never reported as interrupted;
+- turns whose process died (lease expired, another owner) are reported as interrupted,
+  which frees their thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +29,9 @@ logger = logging.getLogger(__name__)
 Runner = Callable[[StoredTurn], Awaitable[TurnOutcome]]
 Reporter = Callable[[StoredTurn], Awaitable[None]]
 Canceller = Callable[[int, str], bool]
+Abandoner = Callable[[int], bool]
+INTERRUPTED = TurnOutcome(status="interrupted", error_code="interrupted")
+RECORD_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class Worker:
@@ -31,6 +42,7 @@ class Worker:
         run: Runner,
         report_interrupted: Reporter,
         cancel: Canceller,
+        abandon: Abandoner,
         owner: str,
         capacity: int,
         lease_s: float = 30.0,
@@ -40,12 +52,15 @@ class Worker:
         self._run = run
         self._report_interrupted = report_interrupted
         self._cancel = cancel
+        self._abandon = abandon
         self.owner = owner
         self._capacity = capacity
         self._lease_s = lease_s
         self._poll_s = poll_s
         self._bell = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._leases: dict[int, float] = {}  # turn id → until when (monotonic) it is ours
+        self._settled: set[int] = set()  # ran to an outcome: recording it, never abandoned
         self._stopping = False
 
     @property
@@ -60,6 +75,7 @@ class Worker:
     async def started(self, *, grace_s: float = 20.0) -> AsyncIterator[Worker]:
         """Run the claim loop for the duration of the block; drain on exit."""
         loop = asyncio.create_task(self._loop(), name="turn-worker")
+        watch = asyncio.create_task(self._watch_leases(), name="lease-watch")
         try:
             yield self
         finally:
@@ -72,6 +88,8 @@ class Worker:
                 task.cancel()
             await asyncio.gather(loop, return_exceptions=True)
             await self._drain(grace_s)
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
 
     async def _loop(self) -> None:
         next_upkeep = 0.0
@@ -83,10 +101,12 @@ class Worker:
                     await self._upkeep()
                     next_upkeep = time.monotonic() + self._lease_s / 3
                 free = self._capacity - len(self._tasks)
+                sent = time.monotonic()
                 claimed = await self._turns.claim(self.owner, limit=free, lease_s=self._lease_s)
             except Exception:
                 logger.exception("worker: store unavailable; retrying")
             for stored in claimed:  # claimed turns always start, even while stopping
+                self._leases[stored.id] = sent + self._lease_s
                 task = asyncio.create_task(self._run_one(stored), name=f"turn-{stored.id}")
                 task.add_done_callback(_log_failure)
                 self._tasks[stored.id] = task
@@ -100,10 +120,11 @@ class Worker:
         logger.info(
             "turn %s started in %s (attempt %d)", stored.id, stored.turn.key, stored.attempts
         )
+        outcome: TurnOutcome | None = None
         try:
             outcome = await self._run(stored)
-            if not await self._turns.finish(stored.id, outcome, owner=self.owner):
-                logger.warning("turn %s finished after losing its lease", stored.id)
+            self._settled.add(stored.id)
+            await self._record(stored, outcome)
             logger.info(
                 "turn %s %s in %.2fs",
                 stored.id,
@@ -111,28 +132,78 @@ class Worker:
                 (outcome.timings or {}).get("total_s", 0.0),
             )
         except asyncio.CancelledError:
-            await asyncio.shield(self._interrupted(stored))
+            # Shutting down: a turn that ran to its end keeps its outcome; one cut short is
+            # recorded (and reported) as interrupted.
+            await asyncio.shield(self._record_once(stored, outcome or INTERRUPTED))
             raise
         finally:
             self._tasks.pop(stored.id, None)
+            self._leases.pop(stored.id, None)
+            self._settled.discard(stored.id)
             self.wake()  # the thread's next turn may now run
 
-    async def _interrupted(self, stored: StoredTurn) -> None:
-        outcome = TurnOutcome(status="interrupted", error_code="interrupted")
-        if await self._turns.finish(stored.id, outcome, owner=self.owner):
+    async def _record(self, stored: StoredTurn, outcome: TurnOutcome) -> None:
+        """Record the outcome, retrying until the store takes it (the lease is kept
+        renewed meanwhile, so no worker reports this turn as interrupted)."""
+        for attempt in itertools.count():
+            try:
+                await self._record_once(stored, outcome)
+                return
+            except Exception as error:  # the store is unreachable: keep the outcome, retry
+                delay = RECORD_BACKOFF_S[min(attempt, len(RECORD_BACKOFF_S) - 1)]
+                logger.warning(
+                    "turn %s: recording its outcome failed (%s); retrying in %.1fs",
+                    stored.id,
+                    type(error).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _record_once(self, stored: StoredTurn, outcome: TurnOutcome) -> None:
+        if not await self._turns.finish(stored.id, outcome, owner=self.owner):
+            logger.warning("turn %s ended after another worker took it over", stored.id)
+            return
+        if outcome.status == "interrupted":  # nobody else will tell the thread
             await self._report_interrupted(stored)
 
     async def _upkeep(self) -> None:
         if self._tasks:
-            mine = await self._turns.renew(self.owner, list(self._tasks), lease_s=self._lease_s)
-            for lost in set(self._tasks) - mine:
-                logger.warning("turn %s: lease lost to another worker", lost)
+            sent = time.monotonic()
+            held = list(self._tasks)
+            mine = await self._turns.renew(self.owner, held, lease_s=self._lease_s)
+            for turn_id in held:
+                if turn_id in mine:
+                    self._leases[turn_id] = sent + self._lease_s
+                elif turn_id in self._tasks:
+                    logger.warning("turn %s: lease lost to another worker; stopping it", turn_id)
+                    self._lose(turn_id)
             # Cancel buttons pressed on another replica.
             for turn_id, by in (await self._turns.cancel_requests(self.owner)).items():
                 self._cancel(turn_id, by)
-        for stored in await self._turns.interrupt_expired():
+        for stored in await self._turns.interrupt_expired(except_owner=self.owner):
             logger.warning("turn %s was interrupted (its worker stopped)", stored.id)
             await self._report_interrupted(stored)
+
+    async def _watch_leases(self) -> None:
+        """Stop turns whose lease runs out unconfirmed (the store is unreachable): another
+        worker may take them over as soon as it expires."""
+        margin = self._lease_s / 6
+        while True:
+            await asyncio.sleep(min(1.0, margin))
+            now = time.monotonic()
+            for turn_id, until in list(self._leases.items()):
+                if now > until - margin and turn_id in self._tasks:
+                    logger.warning(
+                        "turn %s: lease not confirmed for %.0fs; stopping it",
+                        turn_id,
+                        self._lease_s,
+                    )
+                    self._lose(turn_id)
+
+    def _lose(self, turn_id: int) -> None:
+        self._leases.pop(turn_id, None)
+        if turn_id not in self._settled:
+            self._abandon(turn_id)
 
     async def _drain(self, grace_s: float) -> None:
         tasks = list(self._tasks.values())
