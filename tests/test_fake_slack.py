@@ -830,3 +830,20 @@ async def test_sdk_file_upload_failure_surfaces(slack: FakeSlack, client: AsyncW
     with pytest.raises(SlackRequestError, match="Failed to upload a file"):
         await client.files_upload_v2(channel=CHANNEL, content=b"x", filename="x.txt")
     assert slack.calls_to("files.completeUploadExternal") == []
+
+
+def test_the_ping_detector_sees_what_slack_would_notify_and_nothing_defused() -> None:
+    from bot.core.markdown import defuse
+    from tests.fakes.slack_pings import pings
+    from tests.fakes.slack_state import Call
+
+    raw = "hi <!channel>, <!here|here>, <@U0BOB> and @everyone"
+    loud = Call(
+        "chat.postMessage", {"blocks": [{"type": "markdown", "text": raw}]}, 0, True, None, {}
+    )
+    quiet = Call("chat.postMessage", {"text": defuse(raw)}, 0, True, None, {})
+    as_json = Call("chat.update", {"blocks": '[{"text": "<!everyone>"}]'}, 0, True, None, {})
+    unseen = Call("users.info", {"user": "<@U0BOB>"}, 0, True, None, {})
+    assert [p for _, p in pings([loud])] == ["<!channel>", "<!here|here>", "<@U0BOB>", "@everyone"]
+    assert pings([quiet, unseen]) == []
+    assert pings([as_json]) == [("chat.update", "<!everyone>")]

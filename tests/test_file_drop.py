@@ -144,3 +144,22 @@ async def test_auto_profile_can_be_switched_off_per_channel(bot: BotUnderTest) -
     await wait_until(lambda: profile_message(bot, loud.ts), what="the other channel's profile")
     assert bot.slack.bot_messages("C0QUIET", quiet.ts) == []
     assert bot.openai.requests == []
+
+
+async def test_names_and_headers_from_a_file_never_ping(bot: BotUnderTest) -> None:
+    """A file name, CSV headers and cells become the profile, the status, the steps and an
+    error message: none of it may notify anyone."""
+    content = b"<!here> region,@channel revenue\n<!everyone>,10\nsouth,20\n"
+    dropped = bot.slack.add_file("<!channel> sales.csv", content, filetype="csv")
+    sent = await bot.say("", files=[dropped])
+    await wait_until(lambda: profile_message(bot, sent.ts), what="the profile")
+    bot.openai.model.enqueue(ScriptedTurn(text="Fine."))
+    asked = await bot.mention("what is in it?", files=[dropped])
+    assert (await bot.finished(asked.ts)).status == "done"
+    odd = bot.slack.add_file("<!here> notes.exe", b"MZ\x90\x00", filetype="binary")
+    refused = await bot.mention("and this?", files=[odd])
+    assert (await bot.finished(refused.ts)).error_code == "file_unsupported"
+    everything = " ".join(str(c.args) for c in bot.slack.calls)
+    assert "sales.csv" in everything
+    assert "notes.exe" in everything
+    assert bot.slack.pings() == []

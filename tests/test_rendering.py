@@ -143,6 +143,28 @@ async def test_model_output_can_never_ping(bot: BotUnderTest) -> None:
     assert "<@U0BOB>" not in text
 
 
+PINGING_CODE = "import pandas as pd\nprint('<!channel> totals are in @here')\nsave('<@U0BOB>.csv')"
+PINGING_LOGS = "Done <!here> — tell @everyone and <!subteam^S1|@team>"
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["stream", "chat.update"])
+async def test_code_and_logs_shown_as_steps_never_ping(tmp_path: Path, native: bool) -> None:
+    async with running_bot(tmp_path) as bot:
+        if not native:
+            bot.slack.faults.disable_streaming()
+        bot.openai.model.enqueue(
+            ScriptedTurn(
+                text="All <!channel> good.",
+                runs=(CodeRun(PINGING_CODE, logs=PINGING_LOGS, error=True), CodeRun("1 + 1")),
+            )
+        )
+        sent = await bot.mention("summarise")
+        assert (await bot.finished(sent.ts)).status == "done"
+        shown = " ".join(str(c.args) for c in bot.slack.calls)
+        assert "totals are in" in shown  # the step really was shown
+        assert bot.slack.pings() == []
+
+
 def markdown_table(rows: int) -> str:
     lines = ["| rank | company | revenue |", "|---:|---|---:|"]
     lines += [f"| {i} | Company {i} | ${1000 - i:,} |" for i in range(1, rows + 1)]

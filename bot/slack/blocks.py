@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.events import Step
+from bot.core.markdown import defuse
 
 Block = dict[str, Any]
 
@@ -26,22 +27,23 @@ _STEP_ICONS = {"pending": "○", "in_progress": "⏳", "complete": "✓", "error
 
 
 def step_chunk(step: Step) -> Block:
-    """A step as the `task_update` chunk of Slack's native stream."""
+    """A step as the `task_update` chunk of Slack's native stream (titles and details come
+    from code and its output: defused)."""
     chunk: Block = {
         "type": "task_update",
         "id": step.id,
-        "title": step.title[:200],
+        "title": defuse(step.title[:200]),
         "status": step.status,
     }
     if step.details:
-        chunk["details"] = step.details[:500]
+        chunk["details"] = defuse(step.details[:500])
     return chunk
 
 
 def step_line(step: Step) -> str:
-    """A step as a Markdown line (the chat.update fallback)."""
+    """A step as a Markdown line (the chat.update fallback), defused."""
     details = f" — {step.details}" if step.details else ""
-    return f"{_STEP_ICONS[step.status]} {step.title}{details}"
+    return defuse(f"{_STEP_ICONS[step.status]} {step.title}{details}")
 
 
 def plain(text: str) -> dict[str, Any]:

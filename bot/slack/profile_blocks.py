@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.core.markdown import defuse
 from bot.profile.profiler import DataProfile
 from bot.slack.blocks import (
     ACTION_SUGGESTION,
@@ -21,20 +22,22 @@ from bot.slack.blocks import (
 def profile_blocks(
     profile: DataProfile, *, file_id: str, questions: Sequence[str], summary: str
 ) -> list[Block]:
-    """A file's local profile: summary, columns, sample rows, suggested questions."""
+    """A file's local profile: summary, columns, sample rows, suggested questions.
+
+    Names, headers and cells come from the file: everything shown is defused."""
     columns = profile.columns[: TABLE_MAX_ROWS - 1]
     column_rows = [["Column", "Type", "Missing", "Example"]] + [
-        [c.name[:60], c.kind, f"{c.missing:,}", c.example[:60]] for c in columns
+        [defuse(c.name[:60]), c.kind, f"{c.missing:,}", defuse(c.example[:60])] for c in columns
     ]
     blocks: list[Block] = [
-        {"type": "header", "text": plain_long(f"📊 {profile.file_name}", 150)},
-        markdown(summary),
+        {"type": "header", "text": plain_long(defuse(f"📊 {profile.file_name}"), 150)},
+        markdown(defuse(summary)),
         table(column_rows),
     ]
     shown = profile.columns[:8]
     if profile.sample_rows and shown:
-        sample = [[c.name[:40] for c in shown]] + [
-            [cell[:40] for cell in row[: len(shown)]] for row in profile.sample_rows[:5]
+        sample = [[defuse(c.name[:40]) for c in shown]] + [
+            [defuse(cell[:40]) for cell in row[: len(shown)]] for row in profile.sample_rows[:5]
         ]
         blocks.append(table(sample))
     if questions:
@@ -43,7 +46,9 @@ def profile_blocks(
                 "type": "actions",
                 "block_id": f"suggestions-{file_id}"[:255],
                 "elements": [
-                    button(question, ACTION_SUGGESTION, suggestion_value(file_id, question))
+                    button(
+                        defuse(question), ACTION_SUGGESTION, suggestion_value(file_id, question)
+                    )
                     for question in questions[:5]
                 ],
             }

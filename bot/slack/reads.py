@@ -37,7 +37,7 @@ class SlackDirectory:
             response = await self._client.users_info(user=user_id)
         except SlackApiError as error:
             logger.warning("users.info %s failed: %s", user_id, error.response.get("error"))
-            return UserInfo(user_id=user_id, display_name=f"<@{user_id}>")
+            return UserInfo(user_id=user_id, display_name=user_id)  # never a mention
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         info = UserInfo(

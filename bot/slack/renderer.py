@@ -26,7 +26,7 @@ from bot.core.events import (
     StepStatus,
     TextDelta,
 )
-from bot.core.markdown import first_meaningful_line, log_summary
+from bot.core.markdown import defuse, first_meaningful_line, log_summary
 from bot.core.turns import ThreadKey
 from bot.slack.blocks import answer_controls, cancel_message, retry_controls
 from bot.slack.pages import AnswerPages
@@ -80,8 +80,10 @@ class SlackRenderer:
             await self._client.assistant_threads_setStatus(
                 channel_id=self._key.channel_id,
                 thread_ts=self._key.thread_ts,
-                status=text,
-                loading_messages=[*loading, *wording.LOADING_MESSAGES] if text else None,
+                status=defuse(text),  # file names are the sharer's to choose
+                loading_messages=[defuse(m) for m in (*loading, *wording.LOADING_MESSAGES)]
+                if text
+                else None,
             )
         except SlackApiError as error:  # a missing status must not fail the answer
             logger.warning("setStatus failed in %s: %s", self._key, error.response.get("error"))
@@ -92,7 +94,7 @@ class SlackRenderer:
             await self._client.assistant_threads_setTitle(
                 channel_id=self._key.channel_id,
                 thread_ts=self._key.thread_ts,
-                title=" ".join(text.split())[:100] or "Analysis",
+                title=defuse(" ".join(text.split())[:100]) or "Analysis",
             )
         except SlackApiError as error:
             logger.info("setTitle failed in %s: %s", self._key, error.response.get("error"))
@@ -141,6 +143,7 @@ class SlackRenderer:
 
     async def error(self, text: str, *, retry: bool = False) -> None:
         """Tell the user what went wrong, after whatever text was already shown."""
+        text = defuse(text)  # error messages may name files
         await self._pages.fail_open_steps()
         if self._pages.started:
             await self._pages.finish(None, ())  # no feedback controls on a failed answer
@@ -182,7 +185,11 @@ class SlackRenderer:
             channel=self._key.channel_id,
             thread_ts=self._key.thread_ts,
             file_uploads=[
-                {"content": f.data, "filename": f.name, "title": wording.file_title(f.name)}
+                {
+                    "content": f.data,
+                    "filename": f.name,
+                    "title": defuse(wording.file_title(f.name)),
+                }
                 for f in files
             ],
         )

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
+from bot.core.markdown import defuse
 from bot.core.turns import ThreadKey
 from bot.profile.profiler import DataProfile
 from bot.slack.blocks import Block
@@ -27,11 +28,12 @@ class SlackSurface:
         self._client = client
 
     async def reply(self, key: ThreadKey, text: str, blocks: list[Block] | None = None) -> str:
-        """A message in a thread (a profile, a settings acknowledgement); returns its ts."""
+        """A message in a thread (a profile, a settings acknowledgement); returns its ts.
+        The text may name files or columns: it is defused (blocks are the caller's)."""
         response = await self._client.chat_postMessage(
             channel=key.channel_id,
             thread_ts=key.thread_ts,
-            text=text[:3000],
+            text=defuse(text[:3000]),
             blocks=blocks or None,
             unfurl_links=False,
             unfurl_media=False,

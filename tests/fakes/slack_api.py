@@ -35,6 +35,7 @@ from typing import Any
 from tests.fakes import slack_events
 from tests.fakes.slack_file_record import FileRecord, Share, guess_filetype
 from tests.fakes.slack_objects import Channel, Message, User, ts_value
+from tests.fakes.slack_pings import pings
 from tests.fakes.slack_server import SlackServer
 from tests.fakes.slack_state import (
     Call,
@@ -293,6 +294,10 @@ class FakeSlack(SlackServer):
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
+
+    def pings(self) -> list[tuple[str, str]]:
+        """(method, mention) for everything the bot wrote that would notify someone."""
+        return pings(self.calls)
 
     def messages(self, channel: str) -> list[Message]:
         """Every visible message in ``channel``, oldest first."""
