@@ -19,6 +19,8 @@
         │   ├── StreamDropped         the connection broke mid-answer
         │   ├── EngineTimeout         no progress within the timeout
         │   └── EngineFailed          the response failed for another reason
+        │       └── ServiceUnavailable    OpenAI server error (5xx) after the retries
+        │           └── ServiceOverloaded     503/529 or an "overloaded" error code
         └── TurnCancelled         somebody pressed Cancel
 
 Anything else reaching the service is an internal error: the user gets a generic apology with
@@ -127,6 +129,18 @@ class EngineTimeout(EngineError):
 
 class EngineFailed(EngineError):
     code = "engine_failed"
+
+
+class ServiceUnavailable(EngineFailed):
+    """OpenAI answered with a server error (5xx, `server_error`); asking again later helps."""
+
+    code = "engine_unavailable"
+
+
+class ServiceOverloaded(ServiceUnavailable):
+    """OpenAI says it is overloaded (503, 529, `server_is_overloaded`…)."""
+
+    code = "engine_overloaded"
 
 
 class TurnCancelled(TurnError):

@@ -129,8 +129,17 @@ ERRORS: dict[str, str] = {
         ":warning: The analysis service couldn't finish this answer. Please ask again; if "
         "it keeps failing, simplify the question."
     ),
+    "engine_overloaded": (
+        ":hourglass: The analysis service is overloaded right now. "
+        "Please ask again in a few minutes."
+    ),
+    "engine_unavailable": (
+        ":warning: The analysis service had a temporary server error. "
+        "Please ask again in a few minutes."
+    ),
     "interrupted": (
-        ":warning: I was restarted while working on this and couldn't finish. Please ask again."
+        ":warning: I was interrupted while working on this (a restart or an outage on my "
+        "side) and couldn't finish. Press Retry or ask again."
     ),
     "internal": (
         ":warning: Something went wrong on my side and I couldn't answer. "

@@ -14,7 +14,7 @@ from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.scripted_model import (
     CodeRun,
     GeneratedFile,
-    HttpError,
+    ResponseFailed,
     ScriptedTurn,
     tiny_png,
 )
@@ -215,7 +215,7 @@ async def test_show_code_after_a_restart_and_feedback(tmp_path: Path) -> None:
 
 async def test_retry_reruns_a_failed_turn_once_however_many_clicks(bot: BotUnderTest) -> None:
     bot.openai.model.enqueue(
-        ScriptedTurn(failure=HttpError(500, "server_error", "The server had an error")),
+        ScriptedTurn(failure=ResponseFailed()),  # a failed response is not retried by itself
         ScriptedTurn(text="Worked the second time."),
     )
     sent = await bot.mention("try this")

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from bot import wording
+from bot.slack.blocks import ACTION_RETRY
 from tests.bot_harness import BotUnderTest, running_bot
 from tests.fakes.scripted_model import (
     CodeRun,
@@ -125,8 +126,10 @@ async def test_empty_file(bot: BotUnderTest) -> None:
             ),
             "engine_rate_limited",
         ),
-        (HttpError(500, "server_error", "The server had an error"), "engine_failed"),
-        (ResponseFailed(code="server_error"), "engine_failed"),
+        (HttpError(400, "invalid_value", "Invalid value for 'input'."), "engine_failed"),
+        (ResponseFailed(code="server_error"), "engine_unavailable"),
+        (ResponseFailed(code="server_is_overloaded"), "engine_overloaded"),
+        (ErrorEvent(code="overloaded", nested=False), "engine_overloaded"),
         (ResponseIncomplete(reason="content_filter"), "engine_refused"),
     ],
 )
@@ -181,10 +184,10 @@ async def test_error_event_mid_stream_keeps_text_and_appends_the_error(bot: BotU
         )
     )
     code, texts = await ask_and_fail(bot)
-    assert code == "engine_failed"
+    assert code == "engine_unavailable"  # its code is `server_error`
     assert len(texts) == 2
     assert texts[0].startswith("The analysis shows steady growth")
-    assert texts[1] == wording.error_text("engine_failed")
+    assert texts[1] == wording.error_text("engine_unavailable")
 
 
 async def test_flat_error_event_is_handled_too(bot: BotUnderTest) -> None:
@@ -299,3 +302,76 @@ async def test_token_never_goes_to_a_host_outside_the_allow_list(bot: BotUnderTe
         assert seen == [None]  # the server works; the bot just never called it
     finally:
         await runner.cleanup()
+
+
+# Server errors before any response exists: retried with backoff (fast here: the fake says
+# `retry-after-ms: 20`), then a message that says what happened.
+QUICK_RETRY = {"retry-after-ms": "20"}
+
+
+def has_retry_button(bot: BotUnderTest, ts: str) -> bool:
+    for message in bot.slack.bot_messages("C0GENERAL", ts):
+        blocks = message.blocks or (message.stream.final_blocks if message.stream else None)
+        for block in blocks or []:
+            elements = block.get("elements") or [block.get("accessory") or {}]
+            if any(e.get("action_id") == ACTION_RETRY for e in elements):
+                return True
+    return False
+
+
+async def test_a_503_before_the_response_starts_is_retried(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.openai.faults.fail("POST", "/responses", 503, headers=QUICK_RETRY)
+    bot.openai.model.enqueue(ScriptedTurn(text="Answered after a retry."))
+    with caplog.at_level(logging.INFO, logger="bot.engine.client"):
+        sent = await bot.mention("secret question")
+        turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    assert len(bot.openai.requests_to("POST", "/responses")) == 2
+    assert any("Answered after a retry." in t for t in thread_texts(bot, sent.ts))
+    assert "HTTP 503, retry 1 of 3 in 0.0s" in caplog.text
+    assert "secret question" not in caplog.text
+
+
+async def test_two_500s_then_an_answer(bot: BotUnderTest) -> None:
+    bot.openai.faults.fail("POST", "/responses", 500, headers=QUICK_RETRY, times=2)
+    bot.openai.model.enqueue(ScriptedTurn(text="Third time lucky."))
+    sent = await bot.mention("question")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    assert len(bot.openai.requests_to("POST", "/responses")) == 3
+    assert any("Third time lucky." in t for t in thread_texts(bot, sent.ts))
+
+
+async def test_an_overloaded_service_says_so_after_three_retries(bot: BotUnderTest) -> None:
+    bot.openai.faults.fail("POST", "/responses", 503, headers=QUICK_RETRY, times=None)
+    sent = await bot.mention("analyse this")
+    turn = await bot.finished(sent.ts)
+    assert (turn.status, turn.error_code) == ("failed", "engine_overloaded")
+    texts = thread_texts(bot, sent.ts)
+    expect_only_message(texts, "engine_overloaded")
+    assert "overloaded" in texts[0]
+    assert has_retry_button(bot, sent.ts)
+    assert len(bot.openai.requests_to("POST", "/responses")) == 4  # 1 + 3 retries
+
+
+async def test_a_persistent_server_error_does_not_blame_the_question(bot: BotUnderTest) -> None:
+    bot.openai.faults.fail("POST", "/responses", 500, headers=QUICK_RETRY, times=None)
+    sent = await bot.mention("analyse this")
+    turn = await bot.finished(sent.ts)
+    assert (turn.status, turn.error_code) == ("failed", "engine_unavailable")
+    texts = thread_texts(bot, sent.ts)
+    expect_only_message(texts, "engine_unavailable")
+    assert "simplify" not in texts[0]
+    assert has_retry_button(bot, sent.ts)
+    assert len(bot.openai.requests_to("POST", "/responses")) == 4  # 1 + 3 retries
+
+
+async def test_an_overloaded_files_api_gives_the_same_message(bot: BotUnderTest) -> None:
+    bot.openai.faults.fail("POST", "/files", 503, headers=QUICK_RETRY, times=None)
+    csv = bot.slack.add_file("sales.csv", b"region,revenue\nnorth,10\n", filetype="csv")
+    code, texts = await ask_and_fail(bot, files=[csv])
+    assert code == "engine_overloaded"
+    assert texts[-1] == wording.error_text("engine_overloaded")
+    assert bot.openai.requests_to("POST", "/responses") == []

@@ -2,7 +2,9 @@
 
 Every call except `responses.create` may be retried by the SDK; `responses.create` has no
 idempotency key, so it runs with `max_retries=0` and retries itself only when the server
-provably did not start a response (429 rate limits, `conversation_locked`).
+answered without starting a response (429 rate limits, `conversation_locked`, 5xx server
+errors). Connection errors are not retried: with the aiohttp transport a refused connection and
+one dropped after the request was sent raise the same `APITimeoutError`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 DEAD_CONTAINER_STATUSES = frozenset({"expired", "deleted"})
 CONTAINER_IDLE_MINUTES = 20
+SERVER_ERROR_RETRIES = 3  # after 1 s, 2 s, 4 s unless the server says otherwise
+SERVER_ERROR_MAX_DELAY_S = 10.0
 
 
 class OpenAIEngine:
@@ -159,8 +163,9 @@ class OpenAIEngine:
 
     @contextlib.asynccontextmanager
     async def _opened(self, params: dict[str, Any]) -> AsyncIterator[Any]:
-        """Start the streamed response, waiting out rate limits within the budget."""
+        """Start the streamed response, waiting out 429s and 5xx errors within the budget."""
         waited = 0.0
+        server_retries = 0
         while True:
             stack = contextlib.AsyncExitStack()
             create = self._create_client.responses.with_streaming_response.create
@@ -177,6 +182,21 @@ class OpenAIEngine:
                 logger.info("responses.create: %s, retrying in %.1fs", error.code, delay)
                 await asyncio.sleep(delay)
                 waited += delay
+            except openai.APIStatusError as error:  # a 5xx answer carries no response id
+                await stack.aclose()
+                backoff = _server_error_delay(error, server_retries)
+                if backoff is None or waited + backoff > self._rate_limit_budget_s:
+                    raise from_exception(error) from error
+                server_retries += 1
+                logger.info(
+                    "responses.create: HTTP %d, retry %d of %d in %.1fs",
+                    error.status_code,
+                    server_retries,
+                    SERVER_ERROR_RETRIES,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                waited += backoff
             except openai.APIError as error:
                 await stack.aclose()
                 raise from_exception(error) from error
@@ -205,3 +225,13 @@ class OpenAIEngine:
         if request.user_hash:
             params["safety_identifier"] = request.user_hash
         return params
+
+
+def _server_error_delay(error: openai.APIStatusError, retries_taken: int) -> float | None:
+    """How long to wait before retrying a 5xx answer to `responses.create`; None: don't."""
+    if error.status_code < 500 or retries_taken >= SERVER_ERROR_RETRIES:
+        return None
+    if error.response.headers.get("x-should-retry") == "false":
+        return None
+    delay = retry_after_seconds(error, default=2.0**retries_taken)
+    return min(max(delay, 0.0), SERVER_ERROR_MAX_DELAY_S)

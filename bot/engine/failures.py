@@ -19,6 +19,8 @@ from bot.errors import (
     EngineTimeout,
     QuotaExceeded,
     RateLimited,
+    ServiceOverloaded,
+    ServiceUnavailable,
     StreamDropped,
 )
 
@@ -42,6 +44,9 @@ REFUSAL_CODES = frozenset(
         "image_content_policy_violation",
     }
 )
+OVERLOAD_CODES = frozenset({"server_is_overloaded", "overloaded", "service_unavailable"})
+OVERLOAD_STATUSES = frozenset({503, 529})
+SERVER_ERROR_CODES = frozenset({"server_error"})
 
 
 def is_container_gone(code: str | None, message: str | None) -> bool:
@@ -64,6 +69,10 @@ def from_code(code: str | None, message: str | None, *, status: int | None = Non
         return EngineAuthError(detail)
     if code in REFUSAL_CODES:
         return ContentRefused(detail)
+    if code in OVERLOAD_CODES or status in OVERLOAD_STATUSES:
+        return ServiceOverloaded(detail)
+    if code in SERVER_ERROR_CODES or (status or 0) >= 500:
+        return ServiceUnavailable(detail)
     return EngineFailed(detail)
 
 
