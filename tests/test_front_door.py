@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 import yaml
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -12,7 +17,7 @@ import handlers
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.slack.front_door import web_app
-from tests.bot_harness import bot_env, running_bot
+from tests.bot_harness import BotUnderTest, bot_env, running_bot, wait_until
 from tests.conftest import REPO
 from tests.fakes import slack_events
 from tests.fakes.openai_api import FakeOpenAI
@@ -151,3 +156,194 @@ async def test_socket_mode_delivers_events_without_an_http_events_route(tmp_path
                     for m in slack.bot_messages("C0GENERAL", sent.ts)
                 )
             )
+
+
+# --- malformed requests ---------------------------------------------------------------------------
+
+MARKER = "INJECTED<script>"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+async def _still_answers(bot: BotUnderTest, answer: str) -> None:
+    """A mention sent now is answered: the front door and its dispatcher still work."""
+    bot.openai.model.enqueue(ScriptedTurn(text=answer))
+    sent = await bot.mention("are you still there?")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    assert any(answer in m.text_content() for m in bot.slack.bot_messages("C0GENERAL", sent.ts))
+
+
+class HeldDispatcher:
+    """Wraps the app's `async_dispatch` (the dispatcher's only way into Bolt): the dispatcher
+    stops inside Bolt on one event until `release()`, so later deliveries queue up behind it;
+    events whose id is in `raising` make Bolt raise."""
+
+    def __init__(self, bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.held_id = slack_events.new_event_id()
+        self.raising: set[str] = set()
+        self._entered = asyncio.Event()
+        self._released = asyncio.Event()
+        self._bot = bot
+        real = bot.runtime.app.async_dispatch
+
+        async def dispatch(request: AsyncBoltRequest) -> Any:
+            event_id = request.body.get("event_id")
+            if event_id == self.held_id:
+                self._entered.set()
+                await self._released.wait()
+            if event_id in self.raising:
+                raise RuntimeError(f"{MARKER} raised inside Bolt")
+            return await real(request)
+
+        monkeypatch.setattr(bot.runtime.app, "async_dispatch", dispatch)
+
+    async def hold(self) -> None:
+        edit = slack_events.message(
+            user="U0ALICE", channel="C0OTHER", text="edited", subtype="message_changed"
+        )
+        held = slack_events.envelope(edit, event_id=self.held_id)
+        assert (await self._bot.send(held)).status == 200
+        await wait_until(self._entered.is_set, what="the dispatcher to reach the held event")
+
+    def release(self) -> None:
+        self._released.set()
+
+
+async def test_signed_event_with_broken_json_is_refused_and_the_next_is_answered(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        mention = slack_events.envelope(
+            slack_events.app_mention(user="U0ALICE", channel="C0GENERAL", text="<@UBOT> hi")
+        )
+        broken = json.dumps(mention)[:-40].encode()  # a delivery cut short
+        assert (await bot.events.send_raw(broken, JSON)).status == 400
+        not_an_object = json.dumps([mention]).encode()
+        assert (await bot.events.send_raw(not_an_object, JSON)).status == 400
+        await _still_answers(bot, "Still answering after a broken delivery.")
+
+
+async def test_signed_bodies_bolt_cannot_parse_get_400_never_500(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        truncated_action = json.dumps(
+            slack_events.block_actions(
+                user="U0ALICE", channel="C0GENERAL", message_ts="1.2", action_id="a", value="v"
+            )
+        )[:-10]
+        malformed = [
+            (b"payload=%7Bnot-json", FORM),
+            (b"payload=%5B1%5D", FORM),  # a JSON array in the payload field
+            (("payload=" + truncated_action).encode(), FORM),
+            (b"[1, 2]", JSON),
+            (b'"event_callback"', JSON),
+            (b"null", JSON),
+            (b'{"type": "url_verification", "challenge": ', JSON),
+        ]
+        for body, content_type in malformed:
+            response = await bot.events.send_raw(body, content_type)
+            assert response.status == 400, (body, response.status)
+        challenge = await bot.send(slack_events.url_verification("still-here"))
+        assert (challenge.status, challenge.json()["challenge"]) == (200, "still-here")
+
+
+async def test_malformed_signature_headers_and_unsigned_bodies_get_401(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        event = slack_events.envelope(
+            slack_events.app_mention(user="U0ALICE", channel="C0GENERAL", text="<@UBOT> hi")
+        )
+        body = json.dumps(event).encode()
+        for stamp in ("not-a-number", "", "1.5", "9" * 400):
+            stamped = {"X-Slack-Request-Timestamp": stamp}
+            response = await bot.events.send_raw(body, JSON, headers=stamped)
+            assert response.status == 401, (stamp, response.status)
+        for signature in ("", "v0=not-hex", "v0=\u00e9\u00e9"):
+            signed = {"X-Slack-Signature": signature}
+            response = await bot.events.send_raw(body, JSON, headers=signed)
+            assert response.status == 401, (signature, response.status)
+        # Unsigned bodies are refused before they are parsed, however broken they are.
+        for junk, content_type in ((b"payload=%7Bnot-json", FORM), (b"[1]", JSON)):
+            response = await bot.events.send_raw(junk, content_type, bad_signature=True)
+            assert response.status == 401, (junk, response.status)
+        assert bot.openai.requests_to("POST", "/responses") == []
+
+
+async def test_an_event_that_breaks_bolt_does_not_strand_the_events_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        dispatcher = HeldDispatcher(bot, monkeypatch)
+        await dispatcher.hold()
+        # A JSON object, so acknowledged; Bolt's event matchers then index into the string.
+        stringly = {"type": "event_callback", "event_id": slack_events.new_event_id()}
+        assert (await bot.send({**stringly, "event": "type"})).status == 200
+        bot.openai.model.enqueue(ScriptedTurn(text="Queued behind a broken event."))
+        sent = await bot.mention("are you there?")  # queued behind both
+        dispatcher.release()
+        assert (await bot.finished(sent.ts)).status == "done"
+
+
+async def test_the_dispatcher_survives_an_exception_from_bolt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.slack.front_door")
+    async with running_bot(tmp_path) as bot:
+        dispatcher = HeldDispatcher(bot, monkeypatch)
+        failing = slack_events.envelope(
+            slack_events.message(user="U0ALICE", channel="C0OTHER", text="edited", subtype=None)
+        )
+        dispatcher.raising.add(failing["event_id"])
+        await dispatcher.hold()
+        assert (await bot.send(failing)).status == 200
+        bot.openai.model.enqueue(ScriptedTurn(text="Answered after a failure in Bolt."))
+        sent = await bot.mention("are you there?")  # queued behind the failing event
+        dispatcher.release()
+        assert (await bot.finished(sent.ts)).status == "done"
+        await _still_answers(bot, "And the next one too.")
+    [failure] = [r for r in caplog.records if "failed in Bolt" in r.getMessage()]
+    assert failure.levelno == logging.WARNING
+    assert "RuntimeError" in failure.getMessage()
+    assert failing["event_id"] in failure.getMessage()
+    assert MARKER not in failure.getMessage()
+
+
+def _logged(record: logging.LogRecord) -> str:
+    return logging.Formatter().format(record)
+
+
+async def test_sender_controlled_fields_stay_out_of_error_records(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.slack")
+    long_channel = MARKER + "-" * 100
+    async with running_bot(tmp_path) as bot:
+        # A mention without a `ts` makes the listener raise: the last-resort logger runs.
+        mention = {"type": "app_mention", "user": "U0ALICE", "channel": long_channel}
+        assert (await bot.send(slack_events.envelope({**mention, "text": MARKER}))).status == 200
+        await wait_until(
+            lambda: any(
+                r.name == "bot.slack.app" and r.levelno == logging.ERROR for r in caplog.records
+            ),
+            what="the last-resort error logger",
+        )
+        # Bad requests carrying the marker in their type and channel fields.
+        marked = {"type": "event_callback", "event": {"type": MARKER, "channel": MARKER}}
+        broken = json.dumps(marked)[:-2].encode()
+        assert (await bot.events.send_raw(broken, JSON)).status == 400
+        stamped = {"X-Slack-Request-Timestamp": MARKER}
+        body = json.dumps(marked).encode()
+        assert (await bot.events.send_raw(body, JSON, headers=stamped)).status == 401
+        form = ("payload=%7B" + MARKER).encode()
+        assert (await bot.events.send_raw(form, FORM)).status == 400
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors if r.name == "bot.slack.app"] == [
+        "unhandled error in a Slack listener"
+    ]
+    assert [_logged(r) for r in errors if MARKER in _logged(r)] == []
+    front_door = [r for r in caplog.records if r.name == "bot.slack.front_door"]
+    assert all(MARKER not in _logged(r) for r in front_door if r.levelno >= logging.WARNING)
+    [facts] = [
+        r for r in caplog.records if r.name == "bot.slack.app" and r.levelno == logging.DEBUG
+    ]
+    assert repr(long_channel[:64]) in facts.getMessage()
+    assert long_channel[:65] not in facts.getMessage()

@@ -12,6 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+# How much of one sender-controlled field a debug record may carry.
+LOGGED_FIELD_CHARS = 64
 
 
 def build_app(
@@ -32,14 +34,25 @@ def build_app(
 
     @app.error
     async def log_unhandled(error: Exception, body: dict[str, Any]) -> None:
-        # Last resort only: the service already turns turn failures into replies.
-        event = body.get("event") or {}
-        logger.error(
-            "unhandled error in a Slack listener (type=%s event=%s channel=%s)",
-            body.get("type"),
-            event.get("type"),
-            event.get("channel"),
-            exc_info=error,
-        )
+        # Last resort only: the service already turns turn failures into replies. The body's
+        # fields are the sender's words, so they stay out of the error record.
+        logger.error("unhandled error in a Slack listener", exc_info=error)
+        if logger.isEnabledFor(logging.DEBUG):
+            body = body if isinstance(body, dict) else {}
+            event = body.get("event")
+            event = event if isinstance(event, dict) else {}
+            logger.debug(
+                "the request behind that error: type=%r event=%r channel=%r",
+                _clipped(body.get("type")),
+                _clipped(event.get("type")),
+                _clipped(event.get("channel")),
+            )
 
     return app
+
+
+def _clipped(value: object, limit: int = LOGGED_FIELD_CHARS) -> str | None:
+    """A request field short enough to log: a string cut to `limit`, anything else its repr."""
+    if value is None:
+        return None
+    return (value if isinstance(value, str) else repr(value))[:limit]

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
@@ -18,65 +18,116 @@ from slack_sdk.signature import SignatureVerifier
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-# Events handed to Bolt between two chances for new deliveries to be acknowledged.
-DISPATCH_SLICE = 10
-_EVENT_CALLBACK = re.compile(r'"type"\s*:\s*"event_callback"')
+# Slack's event ids (`Ev0PV52K21`); anything else in `event_id` is not logged.
+_EVENT_ID = re.compile(r"Ev[0-9A-Z]{1,40}")
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class EventsEndpoint:
     """`POST /slack/events`.
 
+    Every request's signature is checked first, before its body is parsed: anything unsigned,
+    stale, or with a malformed timestamp or signature header is answered 401, as Bolt does.
+    A signed body is parsed once, by Bolt's own request type; a body it cannot parse
+    (broken JSON, a JSON value that is not an object, a malformed `payload=` form field) is
+    answered 400 and goes no further.
+
     A signed Events API delivery (`event_callback`) is acknowledged at once and queued for
     Bolt. Bolt auto-acks events before their listeners run anyway; acking first keeps the
     answer to Slack independent of everything else the process is doing. One owned task
-    hands queued events to Bolt, a few per loop iteration, so a burst of deliveries is
-    acknowledged before the listener work it brings. Everything else (url_verification,
-    interactivity, bad signatures) goes through Bolt synchronously, which also answers
-    invalid signatures with 401.
+    hands queued events to Bolt one at a time, yielding between them so a burst of
+    deliveries is acknowledged before the listener work it brings; an event that fails
+    inside Bolt is logged and skipped, never the end of that task. Everything else
+    (url_verification, interactivity) goes through Bolt synchronously.
     """
 
     def __init__(self, app: AsyncApp, signing_secret: str) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
-        self._queue: deque[tuple[str, str, dict[str, str | Sequence[str]]]] = deque()
+        self._queue: deque[AsyncBoltRequest] = deque()
         self._dispatcher: asyncio.Task[None] | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.text()
-        if self._is_signed_event(body, request.headers):
-            self._queue.append((body, request.query_string, dict(request.headers)))
-            if self._dispatcher is None or self._dispatcher.done():
-                self._dispatcher = asyncio.create_task(self._dispatch_queued())
+        raw = await request.read()
+        if not self._is_signed(raw, request.headers):
+            logger.debug("refused a request without a valid signature")
+            return web.json_response({"error": "invalid request"}, status=401)
+        headers: dict[str, str | Sequence[str]] = dict(request.headers)
+        try:
+            # Bolt parses the body here (JSON, form fields, a `payload=` field).
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode(), query=request.query_string, headers=headers
+            )
+            if not isinstance(bolt_request.body, dict):
+                raise TypeError("the request body is not an object")
+        except Exception as error:
+            return _refused(error)
+        if bolt_request.body.get("type") == "event_callback":
+            self._queue.append(bolt_request)
+            self._ensure_dispatcher()
             return web.Response(status=200)
-        bolt_response = await self._app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_response = await self._app.async_dispatch(bolt_request)
+        except Exception as error:  # a body Bolt's middleware or matchers cannot handle
+            return _refused(error)
         return await to_aiohttp_response(bolt_response)
 
     async def drain(self) -> None:
         """Wait until every acknowledged event has been handed to its listener."""
-        if self._dispatcher is not None:
-            await asyncio.gather(self._dispatcher, return_exceptions=True)
+        while True:
+            self._ensure_dispatcher()  # a dispatcher that ended early left events behind
+            dispatcher = self._dispatcher
+            if dispatcher is None or dispatcher.done():
+                return
+            await asyncio.gather(dispatcher, return_exceptions=True)
 
-    def _is_signed_event(self, body: str, headers: Mapping[str, str]) -> bool:
-        # A JSON string value cannot contain an unescaped `"type":"event_callback"`, so this
-        # finds the envelope's own type without parsing the body (Bolt parses it next).
-        if not _EVENT_CALLBACK.search(body):
-            return False
+    def _is_signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
         try:
             return self._verifier.is_valid_request(body, headers)
-        except ValueError:  # a malformed timestamp header: Bolt answers it
+        except (ArithmeticError, TypeError, ValueError):
+            # A non-numeric or out-of-range timestamp, a non-ASCII signature, a body that is
+            # not UTF-8: none of them carries a valid signature.
             return False
+
+    def _ensure_dispatcher(self) -> None:
+        if self._queue and (self._dispatcher is None or self._dispatcher.done()):
+            self._dispatcher = asyncio.create_task(self._dispatch_queued())
 
     async def _dispatch_queued(self) -> None:
         while self._queue:
-            body, query, headers = self._queue.popleft()
-            request = AsyncBoltRequest(body=body, query=query, headers=headers)
-            response = await self._app.async_dispatch(request)
-            if response.status != 200:
+            request = self._queue.popleft()
+            try:
+                response = await self._app.async_dispatch(request)
+            except Exception as error:
                 logger.warning(
-                    "an acknowledged event was not handled (Bolt answered %d)", response.status
+                    "an acknowledged event failed in Bolt (%s, event_id=%s)",
+                    type(error).__name__,
+                    _event_id(request.body),
                 )
+                logger.debug("the failure of an acknowledged event", exc_info=error)
+            else:
+                if response.status != 200:
+                    logger.warning(
+                        "an acknowledged event was not handled (Bolt answered %d, event_id=%s)",
+                        response.status,
+                        _event_id(request.body),
+                    )
             await asyncio.sleep(0)  # acknowledge newly arrived deliveries first
+
+
+def _refused(error: Exception) -> web.Response:
+    """400 for a signed request whose body Bolt cannot parse or handle.
+
+    Only the exception's type is logged: its message may quote the sender's body.
+    """
+    logger.warning("refused a signed request with a malformed body (%s)", type(error).__name__)
+    logger.debug("the malformed request's failure", exc_info=error)
+    return web.json_response({"error": "malformed request body"}, status=400)
+
+
+def _event_id(body: Mapping[str, Any]) -> str | None:
+    event_id = body.get("event_id")
+    return event_id if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id) else None
 
 
 def web_app(

@@ -361,19 +361,26 @@ class EventSender:
         retry_reason: str = "http_timeout",
         timestamp: int | None = None,
         bad_signature: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> SentResponse:
+        """POST any body, signed (``body`` need not be well-formed: malformed-request tests).
+
+        ``headers`` are applied last and replace the ones computed here, e.g. a malformed
+        ``X-Slack-Request-Timestamp``.
+        """
         if self._session is None:
             raise RuntimeError("use `async with EventSender(...) as sender:`")
-        headers = {"Content-Type": content_type, "User-Agent": self.USER_AGENT}
-        headers.update(sign_request(body, self.signing_secret, timestamp))
+        sent_headers = {"Content-Type": content_type, "User-Agent": self.USER_AGENT}
+        sent_headers.update(sign_request(body, self.signing_secret, timestamp))
         if bad_signature:
-            headers["X-Slack-Signature"] = "v0=" + "0" * 64
+            sent_headers["X-Slack-Signature"] = "v0=" + "0" * 64
         if retry_num is not None:
-            headers.update(
+            sent_headers.update(
                 {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
             )
+        sent_headers.update(headers or {})
         started = time.monotonic()
-        async with self._session.post(self.url, data=body, headers=headers) as response:
+        async with self._session.post(self.url, data=body, headers=sent_headers) as response:
             text = await response.text()
             return SentResponse(
                 response.status, text, dict(response.headers), time.monotonic() - started
