@@ -29,6 +29,12 @@ TABLE_AS_FILE = "_(a table of {rows} rows × {columns} columns, attached as `{na
 CODE_SNIPPET_TITLE = "Python that ran for this answer"
 FEEDBACK_THANKS = "Thanks for the feedback! It helps us improve the answers."
 NOT_IN_THREAD = "Only people in this thread can cancel its analysis."
+RETRY_NOT_IN_THREAD = "Only people in this thread can ask its questions again."
+NOT_RECORDED = (
+    ":warning: I couldn't take your question just now (a storage problem on my side), so I "
+    "won't answer it. Please ask again in a minute; if it keeps happening, give this "
+    "reference to the bot's admin: `{ref}`."
+)
 NOTHING_TO_CANCEL = "That analysis has already finished."
 NO_CODE = "No Python ran for that answer, so there is no code to show."
 LOADING_MESSAGES = (

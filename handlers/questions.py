@@ -71,7 +71,11 @@ async def _mentioned(
     team_id = team_of(body, context)
     command = AUTO_PROFILE.match(strip_mention(str(event.get("text") or ""), bot_user_id))
     if command:
-        await drops.set_auto_profile(thread_key(event, team_id), command.group(1).lower() == "on")
+        await drops.set_auto_profile(
+            thread_key(event, team_id),
+            command.group(1).lower() == "on",
+            message_ts=str(event["ts"]),
+        )
         return
     # First engagement inside an existing human thread: read what was said before.
     gather = in_thread(event) and not await intake.is_engaged(thread_key(event, team_id))

@@ -24,7 +24,7 @@ from bot.core.records import StoredTurn
 from bot.core.turns import ThreadKey
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
-from bot.slack.front_door import bound_port, start_http, web_app
+from bot.slack.front_door import EventsEndpoint, bound_port, start_http, web_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, UserMessage
 from tests.fakes.slack_events import EventSender, SentResponse
@@ -97,6 +97,23 @@ class BotUnderTest:
     runtime: Runtime
     events: EventSender
     url: str
+    endpoint: EventsEndpoint
+
+    async def settled(self, within: float = 10.0) -> None:
+        """Wait until every event acknowledged so far was handled by its listener.
+
+        Bolt runs listener bodies as untracked tasks after acknowledging; they are found
+        by name among the loop's tasks (observable state, no sleeps)."""
+        await self.endpoint.drain()
+
+        def idle() -> bool:
+            return not any(
+                task.get_coro().__qualname__.endswith(".run_ack_function_asynchronously")
+                for task in asyncio.all_tasks()
+                if not task.done()
+            )
+
+        await wait_until(idle, within=within, what="listeners to finish")
 
     @property
     def team(self) -> str:
@@ -200,6 +217,6 @@ async def running_bot(
         events = await stack.enter_async_context(
             EventSender(f"{base}/slack/events", SIGNING_SECRET)
         )
-        yield BotUnderTest(slack, openai, runtime, events, base)
+        yield BotUnderTest(slack, openai, runtime, events, base, endpoint)
         if report := openai.spec_report():
             raise AssertionError(f"FakeOpenAI saw bad requests:\n{report}")

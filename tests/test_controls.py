@@ -232,6 +232,20 @@ async def test_retry_reruns_a_failed_turn_once_however_many_clicks(bot: BotUnder
     assert sum("Worked the second time." in t for t in texts) == 1
 
 
+async def test_only_people_in_the_thread_can_retry(bot: BotUnderTest) -> None:
+    bot.slack.add_user("U0EVE", name="eve")
+    bot.slack.ws.channels["C0GENERAL"].members.add("U0EVE")  # in the channel, not the thread
+    bot.openai.model.enqueue(ScriptedTurn(failure=ResponseFailed()))
+    sent = await bot.mention("try this")
+    failed = await bot.finished(sent.ts)
+    await click(bot, sent.ts, ACTION_RETRY, str(failed.id), user="U0EVE")
+    await bot.settled()
+    assert bot.slack.ephemerals[-1].text == wording.RETRY_NOT_IN_THREAD
+    assert bot.slack.ephemerals[-1].user == "U0EVE"
+    assert await bot.turn(f"retry-{failed.id}") is None
+    assert len(bot.openai.requests_to("POST", "/responses")) == 1
+
+
 async def test_opening_the_messages_tab_pins_suggested_prompts(bot: BotUnderTest) -> None:
     from tests.fakes import slack_events
 

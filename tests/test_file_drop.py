@@ -142,8 +142,17 @@ async def test_auto_profile_can_be_switched_off_per_channel(bot: BotUnderTest) -
     quiet = await bot.say("", channel="C0QUIET", files=[shared])
     loud = await drop(bot, "sales2.csv", b"a,b\n1,2\n")
     await wait_until(lambda: profile_message(bot, loud.ts), what="the other channel's profile")
+    await bot.settled()
     assert bot.slack.bot_messages("C0QUIET", quiet.ts) == []
     assert bot.openai.requests == []
+
+
+async def test_a_command_delivered_twice_is_acknowledged_once(bot: BotUnderTest) -> None:
+    sent = await bot.mention("auto-profile off", deliver="both")  # app_mention + message
+    await bot.send(sent.message_event, retry_num=1)  # and a Slack retry
+    await bot.settled()
+    texts = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", sent.ts)]
+    assert texts == [wording.AUTO_PROFILE_OFF]
 
 
 async def test_names_and_headers_from_a_file_never_ping(bot: BotUnderTest) -> None:

@@ -6,7 +6,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from bot import wording
 from tests.bot_harness import BotUnderTest, running_bot
 from tests.conftest import DATASETS
 from tests.fakes.scripted_model import CodeRun, GeneratedFile, ScriptedTurn, tiny_png
@@ -235,5 +237,25 @@ async def test_dm_with_a_file_is_answered_in_a_dm_thread(bot: BotUnderTest) -> N
 async def test_bots_edits_and_unengaged_threads_are_ignored(bot: BotUnderTest) -> None:
     root = bot.slack.post_user_message("C0GENERAL", "U0BOB", "humans talking")
     reply = await bot.say("still humans", thread_ts=root.ts)
+    await bot.settled()  # the listener ran: a turn it recorded would be there now
     assert await bot.turn(reply.ts) is None
+    assert bot.openai.requests_to("POST", "/responses") == []
+
+
+async def test_a_question_that_cannot_be_recorded_is_answered_with_an_apology(
+    bot: BotUnderTest,
+) -> None:
+    """Slack has its 200 before the turn is written: if writing fails the asker is told."""
+    async with bot.runtime.store.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE TRIGGER refuse_turns BEFORE INSERT ON turns "
+                "BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+            )
+        )
+    sent = await bot.mention("top 10 companies by revenue")
+    await bot.settled()
+    [reply] = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", sent.ts)]
+    assert reply.startswith(wording.NOT_RECORDED.split("{ref}")[0])
+    assert await bot.turn(sent.ts) is None
     assert bot.openai.requests_to("POST", "/responses") == []

@@ -78,9 +78,13 @@ class TurnControls:
         await self._notices.notify(stored.turn.key, user_id, wording.FEEDBACK_THANKS)
 
     async def retry(self, turn_id: int, user_id: str) -> None:
-        """Ask the same question again, with the same files (once, however many clicks)."""
+        """Ask the same question again, with the same files (once, however many clicks);
+        like Cancel, only people in the thread may."""
         stored = await self._store.turns.get(turn_id)
         if stored is None:
+            return
+        if not await self._in_thread(stored, user_id):
+            await self._notices.notify(stored.turn.key, user_id, wording.RETRY_NOT_IN_THREAD)
             return
         again = replace(
             stored.turn,

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import secrets
 from collections.abc import Callable
 
+from bot import wording
 from bot.core.ports import Notices
 from bot.core.storage import Store
 from bot.core.turns import ThreadKey, Turn
+
+logger = logging.getLogger(__name__)
 
 RunningIn = Callable[[ThreadKey], list[int]]
 
@@ -28,6 +33,7 @@ class Intake:
         self._idle = asyncio.Event()
         self._idle.set()
         self._recording: dict[ThreadKey, int] = {}  # turns being recorded, per thread
+        self._recordings = 0  # recordings finished (successful or not), ever
         self._recorded = asyncio.Condition()
 
     def on_submit(self, wake: Callable[[], None]) -> None:
@@ -35,12 +41,20 @@ class Intake:
         self._wake = wake
 
     async def submit(self, turn: Turn) -> bool:
-        """Record a turn (False for a duplicate) and wake the worker."""
+        """Record a turn (False for a duplicate) and wake the worker. If it cannot be
+        recorded the asker is told so in the thread: a question is never dropped silently."""
         self._submitting += 1
         self._idle.clear()
         self._recording[turn.key] = self._recording.get(turn.key, 0) + 1
         try:
             turn_id = await self._store.turns.add(turn)
+        except Exception:  # the boundary of intake: Slack already has its 200
+            ref = secrets.token_hex(4)
+            logger.exception(
+                "could not record message %s in %s [ref %s]", turn.message_ts, turn.key, ref
+            )
+            await self._notices.reply(turn.key, wording.NOT_RECORDED.format(ref=ref))
+            return False
         finally:
             self._submitting -= 1
             if not self._submitting:
@@ -48,6 +62,7 @@ class Intake:
             self._recording[turn.key] -= 1
             if not self._recording[turn.key]:
                 del self._recording[turn.key]
+            self._recordings += 1
             async with self._recorded:
                 self._recorded.notify_all()
         if turn_id is None:
@@ -69,13 +84,16 @@ class Intake:
     async def engaged_or_starting(self, key: ThreadKey) -> bool:
         """Like `is_engaged`, but a reply that races the mention starting its thread (both
         arrive at once) waits for that mention to be recorded instead of being ignored."""
+        recorded_before = self._recordings
         if await self.is_engaged(key):
             return True
-        if key not in self._recording:
-            return False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5.0), self._recorded:
-                await self._recorded.wait_for(lambda: key not in self._recording)
+        if key in self._recording:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5.0), self._recorded:
+                    await self._recorded.wait_for(lambda: key not in self._recording)
+        elif self._recordings == recorded_before:
+            return False  # nothing was recorded while we looked: the answer stands
+        # A recording finished while the thread was being read: that read may be stale.
         return await self.is_engaged(key)
 
     async def home_opened(self, user_id: str, channel_id: str) -> None:

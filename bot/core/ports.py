@@ -93,6 +93,10 @@ class Renderer(AnswerView, Attachments, Protocol):
 class Notices(Protocol):
     """Posts about a thread that belong to no answer."""
 
+    async def reply(self, key: ThreadKey, text: str) -> str:
+        """A message in the thread, for everyone; returns its id."""
+        ...
+
     async def queued(self, key: ThreadKey, user_id: str) -> None:
         """Tell `user_id` their question waits behind the one being answered."""
         ...

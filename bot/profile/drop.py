@@ -97,7 +97,12 @@ class FileDropProfiler:
         for file in [f for f in drop.files if profilable(f)][:MAX_FILES]:
             await self._profile(key, file)
 
-    async def set_auto_profile(self, key: ThreadKey, enabled: bool) -> None:
+    async def set_auto_profile(self, key: ThreadKey, enabled: bool, *, message_ts: str) -> None:
+        """`@Analyst auto-profile on|off`: acted on (and acknowledged) once per message, however
+        often Slack delivers it (retries, the app_mention/message twins)."""
+        marker = f"command:{key.team_id}:{key.channel_id}:{message_ts}"
+        if not await self._store.actions.claim(marker, window_s=RETRY_WINDOW_S):
+            return
         await self._store.channels.set_auto_profile(key.team_id, key.channel_id, enabled)
         await self._poster.reply(
             key, wording.AUTO_PROFILE_ON if enabled else wording.AUTO_PROFILE_OFF

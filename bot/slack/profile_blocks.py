@@ -46,9 +46,7 @@ def profile_blocks(
                 "type": "actions",
                 "block_id": f"suggestions-{file_id}"[:255],
                 "elements": [
-                    button(
-                        defuse(question), ACTION_SUGGESTION, suggestion_value(file_id, question)
-                    )
+                    button(defuse(question), ACTION_SUGGESTION, suggestion_value(file_id, question))
                     for question in questions[:5]
                 ],
             }
