@@ -66,6 +66,7 @@ VENDORS: dict[str, set[str]] = {
     "aiosqlite": {"store"},
 }
 FIRST_PARTY = PACKAGES
+TYPING_ONLY = {"__future__", "_typeshed"}  # exist for type checkers only
 
 
 def _module(path: Path) -> str:
@@ -144,3 +145,27 @@ def test_retired_apis_are_never_called() -> None:
 def test_listener_modules_stay_thin() -> None:
     for path in (REPO / "handlers").glob("*.py"):
         assert len(path.read_text().splitlines()) < 150, path
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    """What the code imports is installed because pyproject.toml asks for it, not because
+    some other package happens to depend on it today."""
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    declared = {
+        re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0].lower().replace("_", "-")
+        for spec in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    providers = packages_distributions()
+    missing = set()
+    for path in CODE:
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top in FIRST_PARTY or top in sys.stdlib_module_names or top in TYPING_ONLY:
+                continue
+            dists = {d.lower().replace("_", "-") for d in providers.get(top, [top])}
+            if not dists & declared:
+                missing.add(f"{top} ({_module(path)})")
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
