@@ -281,3 +281,18 @@ async def test_a_question_behind_another_is_told_it_is_queued(bot: BotUnderTest)
     await bot.slack.wait_for(lambda: any(e.user == "U0BOB" for e in bot.slack.ephemerals))
     assert bot.slack.ephemerals[-1].text == wording.QUEUED
     assert (await bot.finished(second.ts)).status == "done"
+
+
+async def test_a_cancel_control_slack_refuses_does_not_fail_the_answer(bot: BotUnderTest) -> None:
+    """The Cancel control only accompanies the answer: a 429 past the client's retries (or any
+    error) when posting it is logged and the answer carries on."""
+    bot.openai.model.enqueue(two_runs_turn())
+    bot.slack.faults.ratelimit("chat.postMessage", retry_after=0, times=4)  # 1 + 3 retries
+    sent = await bot.mention("what share do the top 3 have?")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    refused = [c for c in bot.slack.calls_to("chat.postMessage") if c.error == "ratelimited"]
+    assert len(refused) == 4
+    texts = [m.text_content() for m in bot.slack.bot_messages("C0GENERAL", sent.ts)]
+    assert any("Revenue is concentrated in the top 3." in t for t in texts)
+    assert not any(":warning:" in t for t in texts)

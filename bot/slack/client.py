@@ -9,6 +9,7 @@ from __future__ import annotations
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -20,6 +21,17 @@ from bot.settings import Secret, Settings
 
 SlackClient = AsyncWebClient
 SlackApp = AsyncApp
+# What a Slack call can fail with once the client's retry handlers gave up: an API error
+# (`ok: false`, a 429 past its retries), a transport error, a timeout. Calls that only
+# accompany the work (status, title, Cancel control, notices, reads) catch these and go on.
+SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)
+
+
+def failure_code(error: BaseException) -> str:
+    """What to log about a Slack failure: Slack's error code, or the exception's type."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return type(error).__name__
 
 
 def slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:

@@ -10,11 +10,11 @@ import logging
 import time
 from collections import OrderedDict
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
 from bot.errors import FileNotDownloadable
+from bot.slack.client import SLACK_FAILURES, failure_code
 from bot.slack.payloads import prior_message, slack_file
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ class SlackDirectory:
             return cached[1]
         try:
             response = await self._client.users_info(user=user_id)
-        except SlackApiError as error:
-            logger.warning("users.info %s failed: %s", user_id, error.response.get("error"))
+        except SLACK_FAILURES as error:
+            logger.warning("users.info %s failed: %s", user_id, failure_code(error))
             return UserInfo(user_id=user_id, display_name=user_id)  # never a mention
         user = response.get("user") or {}
         profile = user.get("profile") or {}
@@ -93,8 +93,8 @@ class SlackThreadHistory:
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     return messages
-        except SlackApiError as error:
-            logger.warning("could not read thread %s: %s", key, error.response.get("error"))
+        except SLACK_FAILURES as error:
+            logger.warning("could not read thread %s: %s", key, failure_code(error))
             return messages
 
 
@@ -107,9 +107,9 @@ class SlackFileResolver:
     async def __call__(self, file: SlackFile) -> SlackFile:
         try:
             response = await self._client.files_info(file=file.id)
-        except SlackApiError as error:
+        except SLACK_FAILURES as error:
             raise FileNotDownloadable(
-                f"files.info {error.response.get('error')}", name=file.name or file.id
+                f"files.info {failure_code(error)}", name=file.name or file.id
             ) from error
         return slack_file(response["file"])
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
@@ -29,6 +28,7 @@ from bot.core.events import (
 from bot.core.markdown import defuse, first_meaningful_line, log_summary
 from bot.core.turns import ThreadKey
 from bot.slack.blocks import answer_controls, cancel_message, retry_controls
+from bot.slack.client import SLACK_FAILURES, failure_code
 from bot.slack.pages import AnswerPages
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class SlackRenderer:
         self._turn_id = turn_id
         self._status = ""
         self._cancel_ts: str | None = None
+        self._cancel_offered = False
         self._titles: dict[str, str] = {}
         self._pages = AnswerPages(
             client,
@@ -85,8 +86,8 @@ class SlackRenderer:
                 if text
                 else None,
             )
-        except SlackApiError as error:  # a missing status must not fail the answer
-            logger.warning("setStatus failed in %s: %s", self._key, error.response.get("error"))
+        except SLACK_FAILURES as error:  # a missing status must not fail the answer
+            logger.warning("setStatus failed in %s: %s", self._key, failure_code(error))
 
     async def title(self, text: str) -> None:
         """Name the thread (DM threads in the Messages tab) after its first question."""
@@ -96,8 +97,8 @@ class SlackRenderer:
                 thread_ts=self._key.thread_ts,
                 title=defuse(" ".join(text.split())[:100]) or "Analysis",
             )
-        except SlackApiError as error:
-            logger.info("setTitle failed in %s: %s", self._key, error.response.get("error"))
+        except SLACK_FAILURES as error:
+            logger.info("setTitle failed in %s: %s", self._key, failure_code(error))
 
     async def step(self, step: Step) -> None:
         await self._pages.step(step)
@@ -171,8 +172,8 @@ class SlackRenderer:
         if self._cancel_ts is not None:
             try:
                 await self._client.chat_delete(channel=self._key.channel_id, ts=self._cancel_ts)
-            except SlackApiError as error:
-                logger.info("removing the Cancel control failed: %s", error.response.get("error"))
+            except SLACK_FAILURES as error:
+                logger.info("removing the Cancel control failed: %s", failure_code(error))
             self._cancel_ts = None
         await self.status("")  # a no-op when a reply since the last status already cleared it
 
@@ -202,14 +203,23 @@ class SlackRenderer:
         }
 
     async def _offer_cancel(self) -> None:
-        if self._cancel_ts is not None:
+        """Post the Cancel control once; it only accompanies the answer, so a failure to
+        post it (a 429 past its retries, an error) is logged and the answer goes on."""
+        if self._cancel_offered:
             return
-        response = await self._client.chat_postMessage(
-            channel=self._key.channel_id,
-            thread_ts=self._key.thread_ts,
-            text=wording.CANCEL_HINT,
-            blocks=cancel_message(self._turn_id, wording.CANCEL_HINT),
-        )
+        self._cancel_offered = True
+        try:
+            response = await self._client.chat_postMessage(
+                channel=self._key.channel_id,
+                thread_ts=self._key.thread_ts,
+                text=wording.CANCEL_HINT,
+                blocks=cancel_message(self._turn_id, wording.CANCEL_HINT),
+            )
+        except SLACK_FAILURES as error:
+            logger.warning(
+                "posting the Cancel control in %s failed: %s", self._key, failure_code(error)
+            )
+            return
         self._cancel_ts = response["ts"]
 
     def _replied(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
@@ -18,6 +17,7 @@ from bot.core.markdown import defuse
 from bot.core.turns import ThreadKey
 from bot.profile.profiler import DataProfile
 from bot.slack.blocks import Block
+from bot.slack.client import SLACK_FAILURES, failure_code
 from bot.slack.profile_blocks import profile_blocks
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,8 @@ class SlackSurface:
             await self._client.chat_postEphemeral(
                 channel=key.channel_id, user=user_id, text=text, thread_ts=key.thread_ts
             )
-        except SlackApiError as error:
-            logger.info("ephemeral message failed in %s: %s", key, error.response.get("error"))
+        except SLACK_FAILURES as error:
+            logger.info("ephemeral message failed in %s: %s", key, failure_code(error))
 
     async def post_code(self, key: ThreadKey, name: str, code: str) -> None:
         await self._client.files_upload_v2(
@@ -82,7 +82,5 @@ class SlackSurface:
                 title=wording.PROMPTS_TITLE,
                 prompts=[{"title": title, "message": text} for title, text in wording.PROMPTS],
             )
-        except SlackApiError as error:
-            logger.info(
-                "setSuggestedPrompts failed in %s: %s", channel_id, error.response.get("error")
-            )
+        except SLACK_FAILURES as error:
+            logger.info("setSuggestedPrompts failed in %s: %s", channel_id, failure_code(error))
