@@ -375,3 +375,44 @@ async def test_an_overloaded_files_api_gives_the_same_message(bot: BotUnderTest)
     assert code == "engine_overloaded"
     assert texts[-1] == wording.error_text("engine_overloaded")
     assert bot.openai.requests_to("POST", "/responses") == []
+
+
+async def test_a_refused_file_stops_its_siblings_download_at_once(bot: BotUnderTest) -> None:
+    """Files are read together; when one cannot be used, the others are abandoned with the
+    turn instead of going on to OpenAI after the user was already told."""
+    slow = bot.slack.add_file("big.csv", b"region,revenue\n" + b"north,10\n" * 1000)
+    refused = bot.slack.add_file("secret.csv", b"a,b\n1,2\n")
+    bot.slack.faults.hold(slow["id"])
+    bot.slack.faults.hold(refused["id"])
+    bot.slack.faults.html_for(refused["id"])
+    try:
+        sent = await bot.mention("compare these", files=[slow, refused])
+        # Both downloads are under way; then the second turns out to be a login page.
+        await bot.slack.wait_for(lambda: len(bot.slack.held_downloads) == 2)
+        bot.slack.faults.release(refused["id"])
+        turn = await bot.finished(sent.ts)
+        assert turn.error_code == "file_not_downloadable"
+        await bot.slack.wait_for(lambda: slow["id"] in bot.slack.aborted_downloads)
+    finally:
+        bot.slack.faults.release(slow["id"])
+    assert [f.filename for f in bot.openai.files.values()] == []
+
+
+async def test_a_slack_failure_closes_the_model_stream_before_the_error_reply(
+    bot: BotUnderTest,
+) -> None:
+    """When writing the answer fails, the model's stream is closed at once (it would go on
+    generating, and costing, while the error is reported)."""
+    bot.openai.model.enqueue(ScriptedTurn(text="word " * 200, text_deltas=40, delta_delay=0.1))
+    bot.slack.faults.disable_streaming()
+    bot.slack.faults.error("chat.postMessage", "channel_not_found", times=1)
+    bot.slack.faults.delay("chat.postMessage", 0.5)  # the error reply takes a moment
+    sent = await bot.mention("write a lot")
+    turn = await bot.finished(sent.ts)
+    assert turn.error_code == "internal"
+    [response_id] = list(bot.openai.responses)
+    [reply] = [
+        c for c in bot.slack.calls_to("chat.postMessage") if c.ok and ":warning:" in str(c.args)
+    ]
+    assert response_id in bot.openai.closed_at, "the model's stream was left open"
+    assert bot.openai.closed_at[response_id] < reply.time

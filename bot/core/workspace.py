@@ -7,7 +7,6 @@ replaced and every file of the thread is placed again; the paths come from the A
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from bot.core.files import FileKind, RelayedFile, check, kind_of
 from bot.core.ports import Engine
 from bot.core.records import StoredFile, ThreadState
 from bot.core.storage import Store
+from bot.core.tasks import run_all, task_group
 from bot.core.turns import SlackFile, ThreadKey
 
 logger = logging.getLogger(__name__)
@@ -86,19 +86,18 @@ class WorkspaceBuilder:
             await progress(file, "complete")
             return stored
 
-        for item in await asyncio.gather(*(read(f) for f in complete)):
+        for item in await run_all([read(f) for f in complete]):
             await self._store.threads.attach_file(thread.id, item.id)
         return {f.id for f in complete}
 
     async def prepare(
         self, thread: ThreadState, *, new_slack_ids: set[str], force_new_container: bool = False
     ) -> Workspace:
-        (
-            (conversation_id, new_conversation),
-            (container_id, restarted, new_container),
-        ) = await asyncio.gather(
-            self._conversation(thread), self._container(thread, force_new_container)
-        )
+        async with task_group() as group:  # a failure cancels the other
+            conversation = group.create_task(self._conversation(thread))
+            container = group.create_task(self._container(thread, force_new_container))
+        conversation_id, new_conversation = conversation.result()
+        container_id, restarted, new_container = container.result()
         if new_conversation or new_container:
             await self._store.threads.bind(
                 thread.id,
@@ -162,8 +161,8 @@ class WorkspaceBuilder:
             )
             return placement.path
 
-        paths = await asyncio.gather(
-            *(place(tf.file, tf.container_path, tf.container_id) for tf in thread_files)
+        paths = await run_all(
+            [place(tf.file, tf.container_path, tf.container_id) for tf in thread_files]
         )
         return tuple(
             WorkspaceFile(

@@ -203,6 +203,11 @@ class FakeOpenAI:
         return self._service.closed_streams
 
     @property
+    def closed_at(self) -> dict[str, float]:
+        """Response id -> when (``time.monotonic()``) its client went away before the end."""
+        return self._service.closed_at
+
+    @property
     def conversation_locks(self) -> dict[str, str]:
         """Conversation id -> id of the response currently operating on it."""
         return self._service.locks

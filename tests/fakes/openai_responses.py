@@ -102,6 +102,8 @@ class ResponsesService:
         """conversation id -> id of the response currently operating on it."""
         self.cancelled: list[str] = []
         self.closed_streams: list[str] = []
+        self.closed_at: dict[str, float] = {}
+        """Response id -> when (time.monotonic()) its client went away before the end."""
         self._release = asyncio.Event()
 
     # -- stalls --------------------------------------------------------------------------
@@ -341,6 +343,7 @@ class ResponsesService:
         if run.done:
             return
         self.closed_streams.append(run.id)
+        self.closed_at[run.id] = time.monotonic()
         if not run.background and run.task is not None:
             run.task.cancel()
         self.notify()

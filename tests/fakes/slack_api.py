@@ -345,6 +345,16 @@ class FakeSlack(SlackServer):
         return self.ws.downloads
 
     @property
+    def held_downloads(self) -> list[str]:
+        """Ids of files whose download is waiting for ``faults.release`` right now."""
+        return self.ws.held_downloads
+
+    @property
+    def aborted_downloads(self) -> list[str]:
+        """Ids of held files whose download the client abandoned (``faults.hold``)."""
+        return self.ws.aborted_downloads
+
+    @property
     def response_posts(self) -> list[ResponseUrlPost]:
         return self.ws.response_posts
 

@@ -7,6 +7,7 @@ raw routes: ``UPLOAD`` (POST to an upload URL) and ``DOWNLOAD`` (GET of a file U
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 UPLOAD = "<upload>"
@@ -36,6 +37,22 @@ class Faults:
         self.html_downloads = False
         self.streaming_error: str | None = None
         self.update_per_minute: int | None = None
+        self.html_files: set[str] = set()
+        self.held_files: dict[str, asyncio.Event] = {}
+
+    def html_for(self, file_id: str) -> None:
+        """Downloads of this one file answer the HTML login page (as without access to it)."""
+        self.html_files.add(file_id)
+
+    def hold(self, file_id: str) -> None:
+        """Downloads of this file wait (the response not started) until ``release(file_id)``;
+        a client that gives up meanwhile is recorded in ``slack.aborted_downloads``."""
+        self.held_files[file_id] = asyncio.Event()
+
+    def release(self, file_id: str) -> None:
+        event = self.held_files.pop(file_id, None)
+        if event is not None:
+            event.set()
 
     def ratelimit(self, method: str, retry_after: int = 1, times: int | None = 1) -> None:
         """HTTP 429, header ``Retry-After``, body ``{"ok": false, "error": "ratelimited"}``."""
@@ -75,6 +92,9 @@ class Faults:
         self.html_downloads = False
         self.streaming_error = None
         self.update_per_minute = None
+        self.html_files.clear()
+        for file_id in list(self.held_files):
+            self.release(file_id)
 
     def take_delay(self, method: str) -> float:
         total = 0.0

@@ -203,7 +203,7 @@ def serve_file(ws: Workspace, request: web.Request) -> web.StreamResponse:
     file_id = request.match_info["team_file"].rsplit("-", 1)[-1]
     record = ws.files.get(file_id)
     authorized = request.headers.get("Authorization") == f"Bearer {ws.bot_token}"
-    if not authorized or ws.faults.html_downloads:
+    if not authorized or ws.faults.html_downloads or file_id in ws.faults.html_files:
         _record(ws, request, record.id if record else None, 200, "text/html", "login_page")
         return web.Response(text=LOGIN_PAGE, content_type="text/html", charset="utf-8")
     if record is None or not record.uploaded or record.name != request.match_info["name"]:

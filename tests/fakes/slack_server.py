@@ -10,6 +10,7 @@ on GET (conversations.*, users.info, files.info), and form bodies. Errors are HT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -250,6 +251,19 @@ class SlackServer:
         return response
 
     async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["team_file"].rsplit("-", 1)[-1]
+        held = self.faults.held_files.get(file_id)
+        if held is not None:
+            self.ws.held_downloads.append(file_id)
+            self._changes.notify()
+            try:
+                released = await _held(request, held)
+            finally:
+                self.ws.held_downloads.remove(file_id)
+            if not released:
+                self.ws.aborted_downloads.append(file_id)
+                self._changes.notify()
+                return web.Response(status=499, text="client gone")
         response = await self._raw_fault(DOWNLOAD, request)
         if response is None:
             response = slack_files.serve_file(self.ws, request)
@@ -332,3 +346,15 @@ def _drop(request: web.Request) -> web.Response:
     if request.transport is not None:
         request.transport.abort()
     return web.Response()
+
+
+async def _held(request: web.Request, release: asyncio.Event) -> bool:
+    """Wait for `release`; False if the client closed the connection first."""
+    while not release.is_set():
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.02):
+                await release.wait()
+    return True

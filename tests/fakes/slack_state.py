@@ -103,6 +103,10 @@ class Workspace:
     suggested_prompts: list[SuggestedPrompts] = field(default_factory=list)
     ephemerals: list[Ephemeral] = field(default_factory=list)
     downloads: list[Download] = field(default_factory=list)
+    aborted_downloads: list[str] = field(default_factory=list)
+    held_downloads: list[str] = field(default_factory=list)
+    """File ids of downloads waiting for ``faults.release`` right now."""
+    """File ids whose held download the client gave up on (``faults.hold``)."""
     response_posts: list[ResponseUrlPost] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     _last_us: int = 0
