@@ -22,7 +22,7 @@ from typing import IO, TextIO
 
 from bot.core.answering import Answerer
 from bot.core.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
-from bot.core.files import RelayedFile, Uploader, check
+from bot.core.files import RelayedFile, Uploader, check, safe_name
 from bot.core.markdown import LinkHolder, first_meaningful_line, hide_links
 from bot.core.service import AnalystService
 from bot.core.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
@@ -87,7 +87,7 @@ class TerminalRenderer:
         self._dir.mkdir(parents=True, exist_ok=True)
         saved = {}
         for file in files:
-            target = self._dir / file.name
+            target = self._dir / safe_name(file.name)
             await asyncio.to_thread(target.write_bytes, file.data)
             saved[file.path] = str(target)
             self._err.write(f"  saved {target}\n")
@@ -127,7 +127,9 @@ class LocalFiles:
         digest, size = await asyncio.to_thread(_sha256, path)
         data = await asyncio.to_thread(path.open, "rb")
         with data:
-            file_id = await self._uploader.upload(name=file.name, data=data, mimetype=file.mimetype)
+            file_id = await self._uploader.upload(
+                name=safe_name(file.name), data=data, mimetype=file.mimetype
+            )
         return RelayedFile(file, kind, size, digest, file_id)
 
 

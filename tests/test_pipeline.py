@@ -259,3 +259,21 @@ async def test_a_question_that_cannot_be_recorded_is_answered_with_an_apology(
     assert reply.startswith(wording.NOT_RECORDED.split("{ref}")[0])
     assert await bot.turn(sent.ts) is None
     assert bot.openai.requests_to("POST", "/responses") == []
+
+
+async def test_a_file_name_never_becomes_a_path_outside_the_data_folder(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(ScriptedTurn(text="It has two rows."))
+    shared = bot.slack.add_file("../../etc/passwd.csv", b"a,b\n1,2\n3,4\n", filetype="csv")
+    sent = await bot.mention("how many rows?", files=[shared])
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    [upload] = bot.openai.files.values()
+    assert upload.filename == "passwd.csv"
+    [container] = bot.openai.containers.values()
+    [placed] = container.files.values()
+    assert ".." not in placed.path
+    assert placed.path.startswith("/mnt/data/")
+    [request] = bot.openai.requests_to("POST", "/responses")
+    instructions = request.json["instructions"]
+    assert "passwd.csv" in instructions
+    assert "../" not in instructions

@@ -3,6 +3,7 @@ downloaded (type, size), and the record of a file relayed to the model side."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import IO, Literal, Protocol
 
@@ -14,6 +15,8 @@ DATA_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet",
 DOCUMENT_TYPES = frozenset({"pdf", "docx", "md", "markdown", "pptx"})
 IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
 _SLACK_TYPE_ALIASES = {"text": "txt", "excel": "xlsx", "javascript": "json"}
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+MAX_NAME_CHARS = 200
 
 
 class Uploader(Protocol):
@@ -59,3 +62,28 @@ def check(file: SlackFile, *, max_bytes: int) -> FileKind:
             limit_mb=max_bytes // 2**20,
         )
     return kind
+
+
+def safe_name(name: str, *, default: str = "file") -> str:
+    """A file name that is safe wherever it becomes a path (a container's /mnt/data, the
+    terminal's output folder, a temporary file): the last path component only, no control
+    or reserved characters, not hidden, not `..`, at most 200 characters (extension kept).
+
+    `../../etc/passwd.csv` → `passwd.csv`; a name chosen by a user or the model is untrusted.
+    """
+    base = re.split(r"[/\\]", name)[-1]
+    base = " ".join(_UNSAFE_IN_NAMES.sub("_", base).split()).lstrip(". ")
+    if not base:
+        return default
+    if len(base) > MAX_NAME_CHARS:
+        stem, dot, extension = base.rpartition(".")
+        if dot and 0 < len(extension) <= 16:
+            base = stem[: MAX_NAME_CHARS - len(extension) - 1] + "." + extension
+        else:
+            base = base[:MAX_NAME_CHARS]
+    return base
+
+
+def safe_extension(file: SlackFile, *, default: str = "csv") -> str:
+    """The file's extension as letters and digits only (for temporary file suffixes)."""
+    return re.sub(r"[^a-z0-9]", "", file.extension.lower())[:10] or default

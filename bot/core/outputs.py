@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bot import wording
 from bot.core.events import Citation, OutputFile, ProducedFile
+from bot.core.files import safe_name
 from bot.core.ports import Engine, Renderer
 from bot.core.records import Artifact
 from bot.core.storage import Artifacts
@@ -73,7 +74,7 @@ async def collect(
             )
             break
         kept[digest] = ProducedFile(
-            _basename(output.path), output.path, data, digest, output.file_id
+            safe_name(_basename(output.path)), output.path, data, digest, output.file_id
         )
     return Outputs(tuple(kept.values()), aliases)
 

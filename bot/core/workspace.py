@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.events import StepStatus
-from bot.core.files import FileKind, RelayedFile, check, kind_of
+from bot.core.files import FileKind, RelayedFile, check, kind_of, safe_name
 from bot.core.ports import Engine
 from bot.core.records import StoredFile, ThreadState
 from bot.core.storage import Store
@@ -120,7 +120,7 @@ class WorkspaceBuilder:
         return await self._store.threads.save_file(
             key.team_id,
             slack_file_id=file.id,
-            name=file.name,
+            name=safe_name(file.name),  # the model sees it, the container makes a path of it
             mimetype=file.mimetype,
             size=relayed.size,
             sha256=relayed.sha256,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from bot import wording
-from bot.core.files import kind_of
+from bot.core.files import kind_of, safe_extension
 from bot.core.storage import Store
 from bot.core.turns import SlackFile, ThreadKey
 from bot.errors import FileError, ProfileError
@@ -135,7 +135,7 @@ class FileDropProfiler:
             raise ProfileError(wording.PROFILE_TOO_BIG)
         if kind_of(file) is None:
             raise ProfileError(wording.PROFILE_UNSUPPORTED)
-        suffix = "." + (file.extension or "csv")
+        suffix = "." + safe_extension(file)
         with tempfile.NamedTemporaryFile(suffix=suffix) as scratch:
             read = await self._fetcher.fetch(file, scratch, limit=self._max_bytes)
             scratch.flush()

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from bot.core.files import RelayedFile, Uploader, check
+from bot.core.files import RelayedFile, Uploader, check, safe_name
 from bot.core.turns import SlackFile
 from bot.errors import EmptyFile, FileNotDownloadable, FileTooLarge
 from bot.settings import Secret, is_loopback
@@ -62,7 +62,7 @@ class FileRelay:
             size, digest = await self._download(file, spool)
             spool.seek(0)
             file_id = await self._uploader.upload(
-                name=file.name, data=spool, mimetype=file.mimetype
+                name=safe_name(file.name), data=spool, mimetype=file.mimetype
             )
         logger.info("relayed Slack file %s (%d bytes) as %s", file.id, size, file_id)
         return RelayedFile(file, kind, size, digest, file_id)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 # extension -> (filetype, mimetype, pretty_type), as Slack reports them
 FILETYPES: dict[str, tuple[str, str, str]] = {
@@ -83,11 +84,15 @@ class FileRecord:
 
     @property
     def url_private(self) -> str:
-        return f"{self.root_url}files-pri/{self.team_id}-{self.id}/{self.name}"
+        # The name is one path segment, percent-encoded (a name may hold '/', '?', '#').
+        return f"{self.root_url}files-pri/{self.team_id}-{self.id}/{quote(self.name, safe='')}"
 
     @property
     def url_private_download(self) -> str:
-        return f"{self.root_url}files-pri/{self.team_id}-{self.id}/download/{self.name}"
+        return (
+            f"{self.root_url}files-pri/{self.team_id}-{self.id}/download/"
+            f"{quote(self.name, safe='')}"
+        )
 
     def read_bytes(self) -> bytes:
         if self.path is not None:
