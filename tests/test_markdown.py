@@ -167,3 +167,29 @@ def test_text_without_tables_streams_through_at_once() -> None:
     assert cutter.feed("ld.\nNext") == ["ld.\nNext"]
     assert cutter.feed("\n| a ") == ["\n"]  # the start of a possible table is held
     assert cutter.flush() == ["| a "]
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+cmd", "'+cmd"),
+        ("\t=1", "'\t=1"),
+        ("\uff1dcmd", "'\uff1dcmd"),
+        ("=1+1", "'=1+1"),
+        ("-1+2", "'-1+2"),
+        ("-42", "-42"),
+        ("+3.5", "+3.5"),
+        ("-1,234.50", "-1,234.50"),
+        ("-12%", "-12%"),
+        ("-$5", "-$5"),
+        ("1e5", "1e5"),
+        ("plain", "plain"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_safe_cells(cell: str, written: str) -> None:
+    from bot.core.tables import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == written

