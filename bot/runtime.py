@@ -40,6 +40,7 @@ from bot.slack.front_door import start_http, web_app
 from bot.slack.reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
 from bot.slack.renderer import SlackRenderer
 from bot.slack.surface import SlackSurface
+from bot.slack.uploads import SlackUploads
 from store import Store, open_store
 
 logger = logging.getLogger(__name__)
@@ -97,10 +98,12 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         )
         history = SlackThreadHistory(slack, directory)
         surface = SlackSurface(slack)
+        uploads = SlackUploads(slack, session)
 
         def renderer(turn: Turn, turn_id: int) -> SlackRenderer:
             return SlackRenderer(
                 slack,
+                uploads=uploads,
                 key=turn.key,
                 user_id=turn.user_id,
                 turn_id=turn_id,

@@ -13,6 +13,7 @@ import asyncio
 import getpass
 import hashlib
 import mimetypes
+import shutil
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TextIO
 
+from bot import wording
 from bot.core.answering import Answerer
 from bot.core.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
 from bot.core.files import RelayedFile, Uploader, check, safe_name
@@ -81,16 +83,23 @@ class TerminalRenderer:
         self._out.flush()
 
     async def attach(
-        self, files: Sequence[ProducedFile], *, aliases: Mapping[str, str]
+        self,
+        files: Sequence[ProducedFile],
+        *,
+        aliases: Mapping[str, str],
+        failed: Sequence[str] = (),
     ) -> dict[str, str]:
         """Save the files under the output folder (printed text cannot be relinked)."""
         self._dir.mkdir(parents=True, exist_ok=True)
         saved = {}
         for file in files:
             target = self._dir / safe_name(file.name)
-            await asyncio.to_thread(target.write_bytes, file.data)
+            await asyncio.to_thread(_save, file.content, target)
             saved[file.path] = str(target)
             self._err.write(f"  saved {target}\n")
+        if failed:
+            names = ", ".join(f"`{name}`" for name in failed)
+            self._err.write(wording.FILES_MISSING.format(names=names) + "\n")
         return saved
 
     async def error(self, text: str, *, retry: bool = False) -> None:
@@ -131,6 +140,11 @@ class LocalFiles:
                 name=safe_name(file.name), data=data, mimetype=file.mimetype
             )
         return RelayedFile(file, kind, size, digest, file_id)
+
+
+def _save(content: IO[bytes], target: Path) -> None:
+    with target.open("wb") as out:
+        shutil.copyfileobj(content, out)
 
 
 def _sha256(path: Path) -> tuple[str, int]:

@@ -85,6 +85,9 @@ INCOMPLETE_NOTE = (
     "Ask me to continue, or narrow the question._"
 )
 FILE_MISSING_NOTE = "{label} _(file not available)_"
+FILES_MISSING = (
+    ":warning: I couldn't attach {names} to this thread. Ask me to make it again if you need it."
+)
 
 # Keyed by TurnError.code.
 ERRORS: dict[str, str] = {

@@ -251,13 +251,10 @@ async def test_container_expiring_mid_turn_is_recovered_once(bot: BotUnderTest) 
 async def test_unexpected_error_gives_a_reference_that_is_logged(
     bot: BotUnderTest, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot.openai.model.enqueue(
-        ScriptedTurn(
-            text="chart: [c](sandbox:/mnt/data/c.png)",
-            runs=(CodeRun("plot()", files=(GeneratedFile("c.png", tiny_png()),)),),
-        )
-    )
-    bot.slack.faults.error("files.completeUploadExternal", "fatal_error")
+    bot.openai.model.enqueue(ScriptedTurn(text="An answer Slack will not take."))
+    # No streaming here, and the answer's first post fails: nothing the bot expects.
+    bot.slack.faults.disable_streaming()
+    bot.slack.faults.error("chat.postMessage", "fatal_error", times=1)
     with caplog.at_level(logging.ERROR, logger="bot.core.service"):
         code, texts = await ask_and_fail(bot)
     assert code == "internal"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import wording
 from tests.bot_harness import BotUnderTest, running_bot
 from tests.fakes.scripted_model import CodeRun, GeneratedFile, ScriptedTurn, tiny_png
 
@@ -102,6 +103,53 @@ async def test_every_file_the_model_made_is_posted_once(bot: BotUnderTest) -> No
     [text] = answer_texts(bot, sent.ts)
     assert "sandbox:" not in text
     assert "totals.png" in text
+
+
+def two_files_turn() -> ScriptedTurn:
+    return ScriptedTurn(
+        text=(
+            "See [the chart](sandbox:/mnt/data/totals.png) "
+            "and [the data](sandbox:/mnt/data/totals.csv)."
+        ),
+        runs=(
+            CodeRun(
+                "plot and save",
+                files=(
+                    GeneratedFile("totals.png", tiny_png(bars=(5, 9, 2))),
+                    GeneratedFile("totals.csv", b"name,total\na,1\nb,2\n"),
+                ),
+            ),
+        ),
+    )
+
+
+async def test_an_output_that_cannot_be_fetched_is_named_and_the_rest_posted(
+    bot: BotUnderTest,
+) -> None:
+    bot.openai.model.enqueue(two_files_turn())
+    bot.openai.break_download("totals.csv")  # 500 every time, past the SDK's retries
+    sent = await bot.mention("totals please")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    assert [f.name for f in bot.slack.uploaded_files] == ["totals.png"]
+    texts = answer_texts(bot, sent.ts)
+    assert any(wording.FILES_MISSING.format(names="`totals.csv`") in t for t in texts)
+    answer = next(t for t in texts if "See " in t)
+    assert "sandbox:" not in answer
+    assert "the data _(file not available)_" in answer
+
+
+async def test_a_file_slack_refuses_is_named_and_the_answer_stands(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(two_files_turn())
+    bot.slack.faults.error("files.completeUploadExternal", "fatal_error")
+    sent = await bot.mention("totals please")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    texts = answer_texts(bot, sent.ts)
+    [note] = [t for t in texts if t.startswith(wording.FILES_MISSING.split("{names}")[0])]
+    assert "`totals.png`" in note
+    assert "`totals.csv`" in note
+    assert not any("fatal_error" in t for t in texts)
 
 
 async def test_images_are_sent_as_image_inputs(bot: BotUnderTest) -> None:

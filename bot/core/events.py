@@ -7,7 +7,7 @@ OpenAI type. Errors are not events: the engine raises `bot.errors.EngineError` s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 StepStatus = Literal["pending", "in_progress", "complete", "error"]
 
@@ -118,11 +118,14 @@ class ProducedFile:
     """A downloaded output file, ready to post."""
 
     name: str
+    """A safe file name (see `bot.core.files.safe_name`)."""
     path: str
     """Its path in the container (what `sandbox:` links point to)."""
-    data: bytes
     sha256: str
+    size: int
     container_file_id: str
+    content: IO[bytes]
+    """The bytes, in a (spooled) temporary file at position 0; its maker closes it."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,12 @@ from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement, Pr
 from bot.core.turns import PriorMessage, ThreadKey, UserInfo
 
 
+class ByteSink(Protocol):
+    """Where downloaded bytes go (a file, or something that hashes on the way)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 class Engine(Protocol):
     """The model side (OpenAI): files, conversations, containers, responses."""
 
@@ -37,7 +43,7 @@ class Engine(Protocol):
         self, container_id: str, *, since: float, cited: set[str]
     ) -> list[OutputFile]: ...
 
-    async def download(self, output: OutputFile, sink: IO[bytes], *, max_bytes: int) -> int: ...
+    async def download(self, output: OutputFile, sink: ByteSink, *, max_bytes: int) -> int: ...
 
 
 class AnswerView(Protocol):
@@ -79,10 +85,15 @@ class Attachments(Protocol):
     """Files next to an answer."""
 
     async def attach(
-        self, files: Sequence[ProducedFile], *, aliases: Mapping[str, str]
+        self,
+        files: Sequence[ProducedFile],
+        *,
+        aliases: Mapping[str, str],
+        failed: Sequence[str] = (),
     ) -> dict[str, str]:
         """Post `files`; point the answer's links at them (`aliases`: another path → the
-        path of a posted file with the same bytes). Returns container path → where it is."""
+        path of a posted file with the same bytes); say which files (`failed`, by name)
+        could not be fetched. Returns container path → where it is."""
         ...
 
 

@@ -21,6 +21,7 @@ import openai
 from openai import AsyncOpenAI
 
 from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement
+from bot.core.ports import ByteSink
 from bot.core.turns import ThreadKey
 from bot.engine.failures import from_exception, retry_after_seconds
 from bot.engine.stream import StreamState, read_stream, sse_batches
@@ -121,7 +122,7 @@ class OpenAIEngine:
             raise from_exception(error) from error
         return found
 
-    async def download(self, output: OutputFile, sink: IO[bytes], *, max_bytes: int) -> int:
+    async def download(self, output: OutputFile, sink: ByteSink, *, max_bytes: int) -> int:
         """Stream a container file into `sink`; returns the byte count."""
         files = self._client.containers.files.content.with_streaming_response
         total = 0

@@ -28,7 +28,8 @@ SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)
 
 
 def failure_code(error: BaseException) -> str:
-    """What to log about a Slack failure: Slack's error code, or the exception's type."""
+    """What to log about a Slack failure: Slack's error code, or the exception's type (its
+    message can quote what was sent)."""
     if isinstance(error, SlackApiError):
         return str(error.response.get("error"))
     return type(error).__name__

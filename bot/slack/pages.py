@@ -190,7 +190,8 @@ def _csv_file(name: str, rows: Sequence[Sequence[str]]) -> ProducedFile:
     return ProducedFile(
         name=name,
         path=f"table:{name}",
-        data=data,
         sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
         container_file_id="",
+        content=io.BytesIO(data),
     )

@@ -30,6 +30,7 @@ from bot.core.turns import ThreadKey
 from bot.slack.blocks import answer_controls, cancel_message, retry_controls
 from bot.slack.client import SLACK_FAILURES, failure_code
 from bot.slack.pages import AnswerPages
+from bot.slack.uploads import SlackUploads, Upload
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class SlackRenderer:
         self,
         client: AsyncWebClient,
         *,
+        uploads: SlackUploads,
         key: ThreadKey,
         user_id: str,
         turn_id: int,
@@ -50,6 +52,7 @@ class SlackRenderer:
         hard_limit: int = 11_000,
     ) -> None:
         self._client = client
+        self._uploads = uploads
         self._key = key
         self._turn_id = turn_id
         self._status = ""
@@ -133,13 +136,37 @@ class SlackRenderer:
         await self._pages.finish(note, blocks)
 
     async def attach(
-        self, files: Sequence[ProducedFile], *, aliases: Mapping[str, str]
+        self,
+        files: Sequence[ProducedFile],
+        *,
+        aliases: Mapping[str, str],
+        failed: Sequence[str] = (),
     ) -> dict[str, str]:
         """Upload files (and tables too big for a block) into the thread in one message,
-        then point the answer's links at them; returns container path → permalink."""
-        links = await self._upload([*files, *self._pages.table_files])
+        point the answer's links at them, and say which files could not be posted; returns
+        container path → permalink."""
+        everything = [*files, *self._pages.table_files]
+        shared = await self._uploads.share(
+            self._key,
+            [
+                Upload(f.name, defuse(wording.file_title(f.name)), f.content, f.size)
+                for f in everything
+            ],
+        )
+        if shared.files:
+            self._replied()
+        posted = {info.get("name"): info for info in shared.files}
+        links = {
+            f.path: str(posted[f.name].get("permalink") or posted[f.name].get("url_private"))
+            for f in everything
+            if f.name in posted
+        }
         links.update({alias: links[kept] for alias, kept in aliases.items() if kept in links})
         await self._pages.relink(links)
+        missing = [*failed, *shared.failed]
+        if missing:
+            names = ", ".join(f"`{name}`" for name in missing)
+            await self._say(wording.FILES_MISSING.format(names=names))
         return links
 
     async def error(self, text: str, *, retry: bool = False) -> None:
@@ -179,28 +206,16 @@ class SlackRenderer:
 
     # Internals -------------------------------------------------------------------------
 
-    async def _upload(self, files: Sequence[ProducedFile]) -> dict[str, str]:
-        if not files:
-            return {}
-        response = await self._client.files_upload_v2(
+    async def _say(self, text: str) -> None:
+        """A short note in the thread (after the answer), defused."""
+        await self._client.chat_postMessage(
             channel=self._key.channel_id,
             thread_ts=self._key.thread_ts,
-            file_uploads=[
-                {
-                    "content": f.data,
-                    "filename": f.name,
-                    "title": defuse(wording.file_title(f.name)),
-                }
-                for f in files
-            ],
+            markdown_text=defuse(text),
+            unfurl_links=False,
+            unfurl_media=False,
         )
         self._replied()
-        posted = {info.get("name"): info for info in response.get("files") or []}
-        return {
-            f.path: str(posted[f.name].get("permalink") or posted[f.name].get("url_private"))
-            for f in files
-            if f.name in posted
-        }
 
     async def _offer_cancel(self) -> None:
         """Post the Cancel control once; it only accompanies the answer, so a failure to

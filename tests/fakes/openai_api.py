@@ -214,6 +214,10 @@ class FakeOpenAI:
 
     # -- control -------------------------------------------------------------------------
 
+    def break_download(self, name: str) -> None:
+        """Downloads of container files named ``name`` answer 500, every time."""
+        self._state.broken_contents.add(name)
+
     def expire_container(self, container_id: str) -> None:
         self._state.expire_container(container_id)
         self._notify()

@@ -196,6 +196,10 @@ class ResourceRoutes:
 
     async def container_content(self, request: web.Request) -> web.FileResponse:
         found = self._container_file(request)[1]
+        if found.name in self.state.broken_contents:
+            raise ApiError(
+                500, "The server had an error processing your request.", type="server_error"
+            )
         return download(found.blob, found.name)
 
     # -- conversations -------------------------------------------------------------------

@@ -128,6 +128,8 @@ class OpenAIState:
 
     def __init__(self, *, root: Path, clock: Clock, container_idle_expiry: float) -> None:
         self.root = root
+        self.broken_contents: set[str] = set()
+        """Container file names whose content download answers 500 (``break_download``)."""
         self.clock = clock
         self.ids = Ids(clock)
         self.container_idle_expiry = container_idle_expiry
