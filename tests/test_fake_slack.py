@@ -179,7 +179,7 @@ async def test_post_into_a_thread_shows_in_conversations_replies(
 async def test_replies_paginate_with_a_cursor(slack: FakeSlack, client: AsyncWebClient) -> None:
     root = slack.post_user_message(CHANNEL, ALICE, "root")
     for n in range(4):
-        await client.chat_postMessage(channel=CHANNEL, thread_ts=root.ts, text=f"reply {n}")
+        slack.post_user_message(CHANNEL, "U0BOB", f"reply {n}", thread_ts=root.ts)
 
     first = await client.conversations_replies(channel=CHANNEL, ts=root.ts, limit=3)
     cursor = first["response_metadata"]["next_cursor"]
@@ -278,7 +278,8 @@ async def test_invalid_blocks_are_rejected_with_a_pointer(
     assert slack.messages(CHANNEL) == []
 
 
-async def test_message_size_limits(client: AsyncWebClient) -> None:
+async def test_message_size_limits(slack: FakeSlack, client: AsyncWebClient) -> None:
+    slack.limits.enabled = False  # four posts in a second in one channel: this test is about sizes
     markdown_blocks = [{"type": "markdown", "text": "m" * 7000}] * 2
 
     too_long = await slack_error(client.chat_postMessage(channel=CHANNEL, text="t" * 40_001))
@@ -319,7 +320,7 @@ async def test_valid_rich_blocks_pass(slack: FakeSlack, client: AsyncWebClient) 
 
     message = slack.messages(CHANNEL)[-1]
     assert posted["message"]["blocks"] == blocks
-    assert message.text_content() == "Sales by region"
+    assert message.text_content().startswith("**Sales** by region")  # the blocks, not `text`
     assert message.blocks == blocks
 
 
@@ -340,19 +341,6 @@ async def test_update_records_edits_and_checks_ownership(
     assert message.text_content() == "Step 2"
     assert not_mine.response["error"] == "cant_update_message"
     assert missing.response["error"] == "message_not_found"
-
-
-async def test_update_rate_limit_fault(slack: FakeSlack, client: AsyncWebClient) -> None:
-    posted = await client.chat_postMessage(channel=CHANNEL, text="0")
-    slack.faults.update_rate_limit(2)
-
-    await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="1")
-    await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="2")
-    limited = await slack_error(client.chat_update(channel=CHANNEL, ts=posted["ts"], text="3"))
-
-    assert limited.response.status_code == 429
-    assert 1 <= int(limited.response.headers["Retry-After"]) <= 60
-    assert slack.messages(CHANNEL)[-1].text_content() == "2"
 
 
 async def test_delete_ephemeral_and_reactions(slack: FakeSlack, client: AsyncWebClient) -> None:
@@ -474,10 +462,11 @@ async def test_downloads_need_the_bot_token_else_html_login_page(
     assert "<!DOCTYPE html>" in anonymous_body
     assert scopeless_type == "text/html"
     assert [(d.authorization is not None, d.served) for d in slack.downloads] == [
-        (True, "file"),
+        (True, "redirect"),
         (False, "login_page"),
         (True, "login_page"),
     ]
+    assert [(r.authorization, r.status) for r in slack.cdn_requests] == [(None, 200)]
 
 
 async def test_large_file_is_streamed_from_disk(
@@ -577,6 +566,8 @@ async def test_idle_stream_expires_then_chat_update_works() -> None:
 
         assert late.response["error"] == "message_not_in_streaming_state"
         assert message.text_content() == "Hi (final)"
+        assert message.stream is not None
+        assert (message.stream.expired, message.stream.expired_reason) == (True, "idle")
 
 
 async def test_channel_stream_needs_a_recipient(slack: FakeSlack, client: AsyncWebClient) -> None:
@@ -847,3 +838,622 @@ def test_the_ping_detector_sees_what_slack_would_notify_and_nothing_defused() ->
     assert [p for _, p in pings([loud])] == ["<!channel>", "<!here|here>", "<@U0BOB>", "@everyone"]
     assert pings([quiet, unseen]) == []
     assert pings([as_json]) == [("chat.update", "<!everyone>")]
+
+
+# --- rate limits ----------------------------------------------------------------------------------
+
+
+async def test_a_tier_2_bucket_empties_answers_429_and_refills(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(DM, ALICE, "question")
+
+    for _ in range(20):  # Tier 2: one minute's worth, as a burst
+        await client.chat_startStream(channel=DM, thread_ts=root.ts)
+    limited = await slack_error(client.chat_startStream(channel=DM, thread_ts=root.ts))
+
+    assert (limited.response.status_code, limited.response["error"]) == (429, "ratelimited")
+    assert int(limited.response.headers["Retry-After"]) in (2, 3)  # 1 token = 3 s at 20/min
+    assert slack.rate_limited() == {"chat.startStream": 1}
+    assert (slack.calls[-1].method, slack.calls[-1].error) == ("chat.startStream", "ratelimited")
+    assert len(slack.bot_messages(DM, root.ts)) == 20  # the refused call did nothing
+    slack.limits.speed = 1000  # 20/min * 1000: a token every 3 ms
+    await asyncio.sleep(0.05)
+    refilled = await client.chat_startStream(channel=DM, thread_ts=root.ts)
+    assert refilled["ok"]
+
+
+async def test_retry_after_is_whole_real_seconds_at_least_one() -> None:
+    async with FakeSlack(rate_speed=30.0) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        for n in range(3):
+            await client.chat_postMessage(channel=CHANNEL, text=f"{n}")
+        limited = await slack_error(client.chat_postMessage(channel=CHANNEL, text="3"))
+
+        assert limited.response.headers["Retry-After"] == "1"  # 1/30 s, rounded up to 1
+        await asyncio.sleep(0.1)
+        assert (await client.chat_postMessage(channel=CHANNEL, text="4"))["ok"]
+
+
+async def test_post_message_buckets_are_per_channel(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    for n in range(3):
+        await client.chat_postMessage(channel=CHANNEL, text=f"burst {n}")
+    limited = await slack_error(client.chat_postMessage(channel=CHANNEL, text="one too many"))
+    elsewhere = await client.chat_postMessage(channel=DM, text="another channel")
+    by_user_id = await client.chat_postMessage(channel=ALICE, text="the DM again, by user id")
+    for n in range(5):  # the fake's own helpers are not Web API calls: never limited
+        slack.post_user_message(CHANNEL, ALICE, f"human {n}")
+    status = await client.assistant_threads_setStatus(
+        channel_id=CHANNEL, thread_ts=slack.messages(CHANNEL)[0].ts, status="is thinking…"
+    )
+
+    assert limited.response.status_code == 429
+    assert limited.response.headers["Retry-After"] == "1"
+    assert elsewhere["ok"]
+    assert by_user_id["ok"]
+    assert status["ok"]
+    assert slack.rate_limited() == {"chat.postMessage": 1}
+    assert [m.text for m in slack.messages(CHANNEL) if m.is_bot] == [f"burst {n}" for n in range(3)]
+
+
+def test_post_message_has_a_workspace_cap_on_top_of_channel_buckets() -> None:
+    from tests.fakes.slack_limits import RateLimits
+
+    limits = RateLimits()
+    allowed = [limits.take("chat.postMessage", f"C{n}") is None for n in range(301)]
+
+    assert allowed == [True] * 300 + [False]
+    assert limits.take("auth.test") is None  # not limited at all
+    assert limits.answered == {"chat.postMessage": 1}
+
+
+async def test_assistant_status_has_buckets_of_its_own(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(CHANNEL, ALICE, "question", mention_bot=True)
+
+    for n in range(3):
+        await client.assistant_threads_setStatus(
+            channel_id=CHANNEL, thread_ts=root.ts, status=f"step {n}"
+        )
+    limited = await slack_error(
+        client.assistant_threads_setStatus(channel_id=CHANNEL, thread_ts=root.ts, status="x")
+    )
+    posted = await client.chat_postMessage(channel=CHANNEL, thread_ts=root.ts, text="answer")
+
+    assert limited.response.status_code == 429
+    assert posted["ok"]
+    assert slack.rate_limited() == {"assistant.threads.setStatus": 1}
+
+
+async def test_limits_can_be_switched_off() -> None:
+    async with FakeSlack(rate_limits=False) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        for n in range(6):
+            await client.chat_postMessage(channel=CHANNEL, text=f"{n}")
+        slack.limits.enabled = True
+        for n in range(3):
+            await client.chat_postMessage(channel=CHANNEL, text=f"again {n}")
+        limited = await slack_error(client.chat_postMessage(channel=CHANNEL, text="now limited"))
+
+        assert limited.response.status_code == 429
+        assert slack.rate_limited() == {"chat.postMessage": 1}
+
+
+async def test_a_ratelimit_fault_is_separate_from_the_buckets(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.faults.ratelimit("chat.postMessage", retry_after=9)
+
+    faulted = await slack_error(client.chat_postMessage(channel=CHANNEL, text="x"))
+    for n in range(3):  # the fault took no token
+        await client.chat_postMessage(channel=CHANNEL, text=f"{n}")
+
+    assert faulted.response.headers["Retry-After"] == "9"
+    assert slack.rate_limited() == {}
+    assert [c.error for c in slack.calls_to("chat.postMessage")] == [
+        "ratelimited",
+        None,
+        None,
+        None,
+    ]
+
+
+# --- block limits per message ---------------------------------------------------------------------
+
+
+def _table(*rows: list[str]) -> dict[str, Any]:
+    return {"type": "table", "rows": [[{"type": "raw_text", "text": c} for c in r] for r in rows]}
+
+
+def _data_table(rows: list[list[dict[str, Any]]], **extra: Any) -> dict[str, Any]:
+    return {"type": "data_table", "caption": "Sales by region", "rows": rows, **extra}
+
+
+def _cells(*texts: str) -> list[dict[str, Any]]:
+    return [{"type": "raw_text", "text": t} for t in texts]
+
+
+def _bar(*series: dict[str, Any], categories: tuple[str, ...] = ("EU", "US")) -> dict[str, Any]:
+    axis = {"categories": list(categories), "x_label": "Region", "y_label": "Sales"}
+    return {
+        "type": "data_visualization",
+        "title": "Sales by region",
+        "chart": {"type": "bar", "series": list(series), "axis_config": axis},
+    }
+
+
+def _series(name: str, **values: float) -> dict[str, Any]:
+    return {"name": name, "data": [{"label": k, "value": v} for k, v in values.items()]}
+
+
+def _pie(*segments: tuple[str, float]) -> dict[str, Any]:
+    chart = {"type": "pie", "segments": [{"label": k, "value": v} for k, v in segments]}
+    return {"type": "data_visualization", "title": "Share", "chart": chart}
+
+
+def _messages(error: SlackApiError) -> list[str]:
+    return list(error.response["response_metadata"]["messages"])
+
+
+async def test_one_table_per_message_and_10000_cell_characters(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    two = [_table(["a"], ["1"]), _table(["b"], ["2"])]
+    wide = [_table(*[["x" * 600, "y" * 600] for _ in range(9)])]  # 10,800 characters of cells
+
+    second = await slack_error(client.chat_postMessage(channel=CHANNEL, text="t", blocks=two))
+    heavy = await slack_error(client.chat_postMessage(channel=DM, text="t", blocks=wide))
+
+    assert second.response["error"] == heavy.response["error"] == "invalid_blocks"
+    assert _messages(second) == [
+        "[ERROR] only one table block is allowed per message [json-pointer:/blocks/1]"
+    ]
+    assert "10800 characters" in _messages(heavy)[0]
+    assert slack.messages(CHANNEL) == slack.messages(DM) == []
+
+
+async def test_a_stream_accumulates_its_blocks_so_a_later_table_is_refused(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(DM, ALICE, "two tables please")
+    first: dict[str, Any] = {"type": "blocks", "blocks": [_table(["region"], ["EU"])]}
+    later_table = _table(["year"], ["2026"])
+    second: dict[str, Any] = {"type": "blocks", "blocks": [later_table]}
+
+    started = await client.chat_startStream(channel=DM, thread_ts=root.ts, chunks=[first])
+    in_chunk = await slack_error(
+        client.chat_appendStream(channel=DM, ts=started["ts"], chunks=[second])
+    )
+    at_stop = await slack_error(
+        client.chat_stopStream(channel=DM, ts=started["ts"], blocks=[later_table])
+    )
+    await client.chat_appendStream(channel=DM, ts=started["ts"], markdown_text="Still streaming")
+
+    assert in_chunk.response["error"] == at_stop.response["error"] == "invalid_blocks"
+    assert "json-pointer:/chunks/0/blocks/0" in _messages(in_chunk)[0]
+    assert "only one table" in _messages(at_stop)[0]
+    stream = slack.stream(DM, started["ts"])
+    assert stream is not None
+    assert stream.is_open
+    assert stream.chunk_blocks() == first["blocks"]
+
+
+async def test_whole_message_block_text_is_capped(client: AsyncWebClient) -> None:
+    blocks = [_section("s" * 2800) for _ in range(5)]  # 14,000 characters
+
+    error = await slack_error(client.chat_postMessage(channel=CHANNEL, text="t", blocks=blocks))
+
+    assert error.response["error"] == "msg_blocks_too_long"
+
+
+async def test_valid_data_table_and_charts_pass(slack: FakeSlack, client: AsyncWebClient) -> None:
+    data_table = _data_table(
+        [_cells("region", "sales"), [*_cells("EU"), {"type": "raw_number", "value": 12}]],
+        page_size=10,
+    )
+    bar = _bar(_series("2025", EU=10, US=12), _series("2026", US=14, EU=11))
+    blocks = [data_table, bar, _pie(("EU", 45), ("US", 55))]
+
+    posted = await client.chat_postMessage(channel=CHANNEL, text="Sales", blocks=blocks)
+
+    assert posted["message"]["blocks"] == blocks
+
+
+_HEADER = _cells("region", "sales")
+_ROW = _cells("EU", "12")
+INVALID_DATA_BLOCKS = {
+    "data_table header only": ([_data_table([_HEADER])], "/blocks/0/rows"),
+    "data_table 101 data rows": ([_data_table([_HEADER] + [_ROW] * 101)], "/blocks/0/rows"),
+    "data_table 21 columns": ([_data_table([_cells(*"abcdefghijklmnopqrstu")] * 2)], "/rows/0"),
+    "data_table ragged": ([_data_table([_HEADER, _cells("EU")])], "same number of cells"),
+    "data_table rich_text header": (
+        [_data_table([[{"type": "rich_text", "elements": []}, _HEADER[1]], _ROW])],
+        "header cells cannot be rich_text",
+    ),
+    "data_table page_size 0": ([_data_table([_HEADER, _ROW], page_size=0)], "/page_size"),
+    "data_table caption object": (
+        [_data_table([_HEADER, _ROW], caption={"type": "plain_text", "text": "x"})],
+        "/blocks/0/caption",
+    ),
+    "chart title 51": (
+        [{**_pie(("EU", 1)), "title": "t" * 51}],
+        "/blocks/0/title",
+    ),
+    "chart type scatter": (
+        [{"type": "data_visualization", "title": "x", "chart": {"type": "scatter"}}],
+        "/blocks/0/chart/type",
+    ),
+    "seven series": (
+        [_bar(*[_series(f"s{n}", EU=1, US=2) for n in range(7)])],
+        "/blocks/0/chart/series",
+    ),
+    "series missing a category": (
+        [_bar(_series("2026", EU=1))],
+        "one value per axis_config category",
+    ),
+    "duplicate series names": (
+        [_bar(_series("2026", EU=1, US=2), _series("2026", EU=3, US=4))],
+        "unique",
+    ),
+    "bar without axis_config": (
+        [{"type": "data_visualization", "title": "x", "chart": {"type": "bar", "series": []}}],
+        "/blocks/0/chart/axis_config",
+    ),
+    "pie segment 0": ([_pie(("EU", 0))], "/blocks/0/chart/segments/0/value"),
+    "seven segments": ([_pie(*[(f"s{n}", 1) for n in range(7)])], "/chart/segments"),
+    "three charts": (
+        [_pie(("a", 1)), _pie(("b", 1)), _pie(("c", 1))],
+        "no more than 2 data_visualization blocks allowed per message [json-pointer:/blocks/2]",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("blocks", "expected"), INVALID_DATA_BLOCKS.values(), ids=INVALID_DATA_BLOCKS.keys()
+)
+async def test_invalid_data_tables_and_charts_are_refused(
+    slack: FakeSlack, client: AsyncWebClient, blocks: list[dict[str, Any]], expected: str
+) -> None:
+    error = await slack_error(client.chat_postMessage(channel=CHANNEL, text="t", blocks=blocks))
+
+    assert error.response["error"] == "invalid_blocks"
+    assert any(expected in line for line in _messages(error)), _messages(error)
+    assert slack.messages(CHANNEL) == []
+
+
+# --- stream states --------------------------------------------------------------------------------
+
+
+async def test_chat_update_is_refused_while_the_stream_is_open(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(DM, ALICE, "question")
+    started = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="Hi")
+
+    conflict = await slack_error(client.chat_update(channel=DM, ts=started["ts"], text="Bye"))
+    message = slack.bot_messages(DM, root.ts)[0]
+    unchanged = (message.text_content(), list(message.edits))
+    await client.chat_stopStream(channel=DM, ts=started["ts"], markdown_text=" there")
+    await client.chat_update(channel=DM, ts=started["ts"], text="Edited after stop")
+
+    assert conflict.response["error"] == "streaming_state_conflict"
+    assert unchanged == ("Hi", [])
+    assert message.text_content() == "Edited after stop"
+    stream = slack.stream(DM, started["ts"])
+    assert stream is not None
+    assert (stream.state, stream.stopped_by, stream.expired) == ("stopped", "app", False)
+
+
+async def test_a_stream_expires_after_its_total_lifetime_even_when_busy() -> None:
+    async with FakeSlack(stream_max_lifetime=0.3, stream_idle_timeout=60) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        root = slack.post_user_message(DM, ALICE, "question")
+        started = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="…")
+
+        async def append_until_refused() -> tuple[int, SlackApiError]:
+            for appended in range(200):  # never idle, but old
+                try:
+                    await client.chat_appendStream(channel=DM, ts=started["ts"], markdown_text=".")
+                except SlackApiError as error:
+                    return appended, error
+                await asyncio.sleep(0.02)
+            raise AssertionError("the stream never expired")
+
+        appended, late = await append_until_refused()
+        await client.chat_update(channel=DM, ts=started["ts"], text="Finished in a new edit")
+
+        assert late.response["error"] == "message_not_in_streaming_state"
+        assert appended >= 3
+        stream = slack.stream(DM, started["ts"])
+        assert stream is not None
+        assert (stream.expired, stream.expired_reason, stream.stopped_by) == (
+            True,
+            "lifetime",
+            None,
+        )
+        assert slack.bot_messages(DM, root.ts)[0].text_content() == "Finished in a new edit"
+
+
+# --- downloads through the CDN --------------------------------------------------------------------
+
+
+async def test_download_redirects_to_a_presigned_cdn_url_that_needs_no_token(
+    slack: FakeSlack, http: aiohttp.ClientSession
+) -> None:
+    file = slack.add_file("sales.csv", b"region,sales\nEU,12\n")
+    token = {"Authorization": f"Bearer {slack.bot_token}"}
+
+    async with http.get(file["url_private_download"], headers=token, allow_redirects=False) as hop:
+        status, location = hop.status, hop.headers["Location"]
+    async with http.get(location) as cdn:
+        body, headers = await cdn.read(), cdn.headers
+    async with http.get(file["url_private"], headers=token) as followed:  # aiohttp drops the
+        inline = (await followed.read(), followed.headers["Content-Disposition"])  # token
+
+    assert status == 302
+    assert location.startswith(f"http://{slack.cdn_host}/files/{file['id']}/sales.csv?Expires=")
+    assert slack.cdn_host.startswith("localhost:")
+    assert "&Signature=" in location
+    assert body == b"region,sales\nEU,12\n"
+    assert headers["Content-Type"] == "text/csv"
+    assert headers["Content-Disposition"] == 'attachment; filename="sales.csv"'
+    assert inline == (b"region,sales\nEU,12\n", 'inline; filename="sales.csv"')
+    assert [(d.status, d.served) for d in slack.downloads] == [(302, "redirect")] * 2
+    assert [(r.authorization, r.status, r.file_id) for r in slack.cdn_requests] == [
+        (None, 200, file["id"]),
+        (None, 200, file["id"]),
+    ]
+    assert all(r.path == f"/files/{file['id']}/sales.csv" for r in slack.cdn_requests)
+
+
+async def test_the_cdn_refuses_bad_and_expired_signatures_and_records_any_token(
+    slack: FakeSlack, http: aiohttp.ClientSession
+) -> None:
+    file = slack.add_file("a.csv", b"a\n1\n")
+    record = slack.files[file["id"]]
+    good = slack.cdn.presign(record)
+    tampered = good[:-4] + ("0000" if not good.endswith("0000") else "1111")
+    expired = slack.cdn.presign(record, expires_in=-1)
+
+    async with http.get(tampered) as bad:
+        bad_status, bad_body = bad.status, await bad.text()
+    async with http.get(expired) as old:
+        old_status, old_body = old.status, await old.text()
+    async with http.get(good, headers={"Authorization": f"Bearer {slack.bot_token}"}) as leaked:
+        leaked_status = leaked.status
+
+    assert (bad_status, old_status, leaked_status) == (403, 403, 200)
+    assert "<Code>AccessDenied</Code>" in bad_body
+    assert "signature" in bad_body
+    assert "<Code>AccessDenied</Code>" in old_body
+    assert "expired" in old_body
+    assert [(r.status, r.served) for r in slack.cdn_requests] == [
+        (403, "denied"),
+        (403, "denied"),
+        (200, "file"),
+    ]
+    assert slack.cdn_requests[-1].authorization == f"Bearer {slack.bot_token}"
+
+
+async def test_files_host_faults_still_apply_and_redirects_can_be_switched_off(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with FakeSlack(cdn_redirects=False) as slack:
+        file = slack.add_file("a.csv", b"a\n1\n")
+        other = slack.add_file("b.csv", b"b\n2\n")
+        token = {"Authorization": f"Bearer {slack.bot_token}"}
+        slack.faults.html_for(other["id"])
+
+        async with http.get(file["url_private"], headers=token, allow_redirects=False) as direct:
+            direct_status, direct_body = direct.status, await direct.read()
+        async with http.get(other["url_private"], headers=token) as login:
+            login_type = login.content_type
+        slack.cdn_redirects = True
+        async with http.get(other["url_private"], headers=token) as still_login:
+            still_type = still_login.content_type
+
+        assert (direct_status, direct_body) == (200, b"a\n1\n")
+        assert login_type == still_type == "text/html"
+        assert [d.served for d in slack.downloads] == ["file", "login_page", "login_page"]
+        assert slack.cdn_requests == []
+
+
+# --- agent sessions -------------------------------------------------------------------------------
+
+
+async def test_agent_session_lifecycle_title_and_rename(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(CHANNEL, ALICE, "plot sales", mention_bot=True)
+
+    created = await client.agents_sessions_setStatus(
+        channel_id=CHANNEL,
+        thread_ts=root.ts,
+        status="processing",
+        title="Sales",
+        initiator_user_id=ALICE,
+    )
+    moved = await client.agents_sessions_setStatus(
+        channel_id=CHANNEL, thread_ts=root.ts, status="active", title="Ignored now"
+    )
+    renamed = await client.agents_sessions_rename(
+        channel_id=CHANNEL, thread_ts=root.ts, title="Q3 sales"
+    )
+    bad_status = await slack_error(
+        client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts=root.ts, status="done")
+    )
+    no_thread = await slack_error(
+        client.agents_sessions_setStatus(channel_id=CHANNEL, thread_ts="1.000001", status="active")
+    )
+    slack.add_channel("C0RANDOM", members=[ALICE], bot_member=False)
+    outside = await slack_error(
+        client.agents_sessions_setStatus(channel_id="C0RANDOM", thread_ts=root.ts, status="active")
+    )
+
+    assert (created["status"], created["title"], "warning" not in created.data) == (
+        "processing",
+        "Sales",
+        True,
+    )
+    assert (moved["status"], moved["title"]) == ("active", "Sales")
+    assert renamed["title"] == "Q3 sales"
+    assert bad_status.response["error"] == "invalid_arguments"
+    assert no_thread.response["error"] == "thread_not_found"
+    assert outside.response["error"] == "not_in_channel"
+    session = slack.session(CHANNEL, root.ts)
+    assert session is not None
+    assert (session.status, session.title, session.initiator_user_id) == (
+        "active",
+        "Q3 sales",
+        ALICE,
+    )
+    assert [(h.status, h.source) for h in session.history] == [
+        ("processing", "agents.sessions.setStatus"),
+        ("active", "agents.sessions.setStatus"),
+    ]
+    assert session.history[0].time <= session.history[1].time
+    assert session.titles == ["Sales", "Q3 sales"]
+    assert slack.session(CHANNEL, "1.000001") is None
+    assert slack.pings() == []
+
+
+async def test_set_status_warns_while_the_stop_event_is_not_subscribed() -> None:
+    async with FakeSlack(agent_session_stopped=False) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        root = slack.post_user_message(DM, ALICE, "question")
+
+        response = await client.agents_sessions_setStatus(
+            channel_id=DM, thread_ts=root.ts, status="processing"
+        )
+
+        assert response["ok"]
+        assert response["warning"] == "missing_agent_session_stopped_event_subscription"
+        assert response["response_metadata"]["warnings"] == [
+            "missing_agent_session_stopped_event_subscription"
+        ]
+        with pytest.raises(ValueError, match="no Stop button"):
+            slack.stop_session(DM, root.ts, ALICE)
+        slack.agent_session_stopped = True
+        again = await client.agents_sessions_setStatus(
+            channel_id=DM, thread_ts=root.ts, status="processing"
+        )
+        assert "warning" not in again.data
+        assert slack.stop_session(DM, root.ts, ALICE)["event"]["streaming_message_ts"] == []
+
+
+async def test_stop_stream_moves_the_session(slack: FakeSlack, client: AsyncWebClient) -> None:
+    root = slack.post_user_message(DM, ALICE, "question")
+    await client.agents_sessions_setStatus(channel_id=DM, thread_ts=root.ts, status="processing")
+    started = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="Hi")
+
+    bad = await slack_error(
+        client.chat_stopStream(channel=DM, ts=started["ts"], session_status="finished")
+    )
+    await client.chat_stopStream(channel=DM, ts=started["ts"], session_status="active")
+
+    assert bad.response["error"] == "invalid_arguments"
+    session = slack.session(DM, root.ts)
+    assert session is not None
+    assert [(h.status, h.source) for h in session.history] == [
+        ("processing", "agents.sessions.setStatus"),
+        ("active", "chat.stopStream"),
+    ]
+    stream = slack.stream(DM, started["ts"])
+    assert stream is not None
+    assert stream.state == "stopped"
+
+
+async def test_stop_button_stops_open_streams_and_leaves_the_status_to_the_app(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(DM, ALICE, "long analysis")
+    other = slack.post_user_message(DM, ALICE, "another thread")
+    await client.agents_sessions_setStatus(channel_id=DM, thread_ts=root.ts, status="processing")
+    done = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="Part 1")
+    await client.chat_stopStream(channel=DM, ts=done["ts"])
+    open_1 = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="Part 2")
+    open_2 = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="Part 3")
+    elsewhere = await client.chat_startStream(channel=DM, thread_ts=other.ts, markdown_text="x")
+
+    envelope = slack.stop_session(DM, root.ts, ALICE)
+    late = await slack_error(
+        client.chat_appendStream(channel=DM, ts=open_1["ts"], markdown_text="!")
+    )
+    untouched = await client.chat_appendStream(channel=DM, ts=elsewhere["ts"], markdown_text="y")
+
+    event = envelope["event"]
+    assert (envelope["type"], envelope["team_id"], envelope["api_app_id"]) == (
+        "event_callback",
+        "T0TEST",
+        "A0ANALYST",
+    )
+    assert envelope["event_id"].startswith("Ev")
+    assert (event["type"], event["channel"], event["thread_ts"], event["user"]) == (
+        "agent_session_stopped",
+        DM,
+        root.ts,
+        ALICE,
+    )
+    assert event["streaming_message_ts"] == [open_1["ts"], open_2["ts"]]
+    assert float(event["event_ts"]) > 0
+    assert late.response["error"] == "message_not_in_streaming_state"
+    assert untouched["ok"]
+    stream = slack.stream(DM, open_2["ts"])
+    assert stream is not None
+    assert (stream.state, stream.stopped_by) == ("stopped", ALICE)
+    session = slack.session(DM, root.ts)
+    assert session is not None
+    assert session.status == "processing"  # Slack does not move it: the app must
+    assert [user for user, _ in session.stops] == [ALICE]
+    await client.agents_sessions_setStatus(channel_id=DM, thread_ts=root.ts, status="active")
+    with pytest.raises(ValueError, match="not processing"):
+        slack.stop_session(DM, root.ts, ALICE)
+
+
+async def test_sessions_can_be_refused_as_for_an_app_not_declared_an_agent(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = slack.post_user_message(DM, ALICE, "question")
+    started = await client.chat_startStream(channel=DM, thread_ts=root.ts, markdown_text="Hi")
+    slack.faults.disable_agent_sessions()
+
+    refused = await slack_error(
+        client.agents_sessions_setStatus(channel_id=DM, thread_ts=root.ts, status="processing")
+    )
+    rename = await slack_error(
+        client.agents_sessions_rename(channel_id=DM, thread_ts=root.ts, title="x")
+    )
+    stop = await slack_error(
+        client.chat_stopStream(channel=DM, ts=started["ts"], session_status="closed")
+    )
+    slack.faults.disable_agent_sessions(error="not_allowed")
+    custom = await slack_error(
+        client.agents_sessions_setStatus(channel_id=DM, thread_ts=root.ts, status="processing")
+    )
+
+    assert (refused.response["error"], refused.response["needed"]) == (
+        "missing_scope",
+        "assistant:write",
+    )
+    assert rename.response["error"] == stop.response["error"] == "missing_scope"
+    assert custom.response["error"] == "not_allowed"
+    assert slack.session(DM, root.ts) is None
+    stream = slack.stream(DM, started["ts"])
+    assert stream is not None
+    assert stream.is_open
+
+
+def test_the_ping_detector_reads_session_titles() -> None:
+    from tests.fakes.slack_pings import pings
+    from tests.fakes.slack_state import Call
+
+    rename = Call("agents.sessions.rename", {"title": "for <!here>"}, 0, True, None, {})
+    status = Call("agents.sessions.setStatus", {"title": "<@U0BOB> asked"}, 0, True, None, {})
+
+    assert pings([rename, status]) == [
+        ("agents.sessions.rename", "<!here>"),
+        ("agents.sessions.setStatus", "<@U0BOB>"),
+    ]

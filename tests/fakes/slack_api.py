@@ -7,14 +7,26 @@
         await slack.wait_for(lambda: slack.bot_messages("C0GENERAL", sent.ts))
 
 It accepts requests exactly as slack_sdk sends them (JSON bodies, form bodies, query strings on
-POST and GET), answers errors as HTTP 200 ``{"ok": false, "error": …}`` (429 for rate limits),
-rejects unknown and missing arguments, validates Block Kit, records every call, and injects faults
-on demand (``slack.faults``).
+POST and GET), answers errors as HTTP 200 ``{"ok": false, "error": …}``, rejects unknown and
+missing arguments, validates Block Kit (per block and per message), records every call, and
+injects faults on demand (``slack.faults``). Like Slack, and on by default:
 
-Modules: slack_server (HTTP, auth, faults, call records), slack_methods (signatures),
-slack_blocks (Block Kit), slack_objects + slack_file_record + slack_state (data), slack_chat,
-slack_streams, slack_files, slack_conversations (methods), slack_faults, slack_events (signed
-requests and event payloads).
+- rate limits per workspace and method (token buckets): 429 + ``Retry-After``, counted in
+  ``slack.rate_limited()``; switch with ``FakeSlack(rate_limits=False)`` or
+  ``slack.limits.enabled``; compress time with ``rate_speed=`` / ``slack.limits.speed``;
+- authorised downloads redirect (302) to a presigned URL on a second host, the CDN
+  (``slack.cdn_host``, records in ``slack.cdn_requests``); ``cdn_redirects=False`` serves bytes
+  from the files host directly;
+- streams expire when idle (``stream_idle_timeout``) or old (``stream_max_lifetime``, 300 s);
+- agent sessions (``agents.sessions.*``; ``slack.session``, ``slack.stop_session``).
+
+Modules: slack_server (HTTP, auth, faults, call records) + slack_http (reading requests) +
+slack_waiting (``wait_for``), slack_methods (signatures), slack_limits (rate limits),
+slack_blocks + slack_data_blocks + slack_block_limits + slack_block_text (Block Kit),
+slack_objects + slack_stream_state + slack_file_record + slack_state (data), slack_chat,
+slack_streams, slack_files, slack_conversations, slack_sessions (methods), slack_cdn (the CDN
+host), slack_faults, slack_events + slack_event_sender (event payloads, signed requests),
+slack_setup + slack_assertions (FakeSlack's set-up and assertion helpers), slack_pings.
 
 Run by hand: ``python -m tests.fakes.slack_api [--port N] [--token xoxb-…]``.
 """
@@ -29,23 +41,15 @@ import signal
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from tests.fakes import slack_events
-from tests.fakes.slack_file_record import FileRecord, Share, guess_filetype
-from tests.fakes.slack_objects import Channel, Message, User, ts_value
-from tests.fakes.slack_pings import pings
+from tests.fakes import slack_events, slack_sessions
+from tests.fakes.slack_assertions import SlackAssertions
+from tests.fakes.slack_file_record import Share
+from tests.fakes.slack_objects import Channel, Message
 from tests.fakes.slack_server import SlackServer
-from tests.fakes.slack_state import (
-    Call,
-    Download,
-    Ephemeral,
-    ResponseUrlPost,
-    StatusChange,
-    SuggestedPrompts,
-    Workspace,
-)
+from tests.fakes.slack_setup import SlackSetup
+from tests.fakes.slack_state import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +67,15 @@ class UserMessage:
         return [e for e in (self.message_event, self.app_mention_event) if e is not None]
 
 
-class FakeSlack(SlackServer):
-    """The fake workspace and its server. Defaults: users UBOT (the bot), U0ALICE (Europe/Paris)
+class FakeSlack(SlackSetup, SlackAssertions, SlackServer):
+    """The fake workspace and its servers. Defaults: users UBOT (the bot), U0ALICE (Europe/Paris)
     and U0BOB (America/New_York); public channel C0GENERAL (alice, bob, bot) and DM D0DM (alice).
-    State lives in ``self.ws`` (``slack_state.Workspace``); calls in ``self.calls``."""
+    State lives in ``self.ws`` (``slack_state.Workspace``); calls in ``self.calls``.
+
+    ``rate_limits`` (default on) enforces Slack's buckets, refilled ``rate_speed`` times faster
+    than real time; ``cdn_redirects`` (default on) sends downloads through the CDN host;
+    ``agent_session_stopped`` (default subscribed) says whether the app subscribes to that event
+    (else agents.sessions.setStatus warns)."""
 
     def __init__(
         self,
@@ -79,113 +88,29 @@ class FakeSlack(SlackServer):
         host: str = "127.0.0.1",
         port: int = 0,
         stream_idle_timeout: float = 300.0,
+        stream_max_lifetime: float = 300.0,
+        rate_limits: bool = True,
+        rate_speed: float = 1.0,
+        cdn_redirects: bool = True,
+        agent_session_stopped: bool = True,
     ) -> None:
         workspace = Workspace(team_id, bot_user_id, bot_id, app_id, bot_token)
         workspace.stream_idle_timeout = stream_idle_timeout
-        super().__init__(workspace, host=host, port=port)
+        workspace.stream_max_lifetime = stream_max_lifetime
+        workspace.agent_session_stopped_subscribed = agent_session_stopped
+        super().__init__(
+            workspace,
+            host=host,
+            port=port,
+            rate_limits=rate_limits,
+            rate_speed=rate_speed,
+            cdn_redirects=cdn_redirects,
+        )
         self.add_user(bot_user_id, name="analyst", real_name="Data Analyst", is_bot=True)
         self.add_user("U0ALICE", name="alice", real_name="Alice Martin", display_name="alice")
         self.add_user("U0BOB", name="bob", real_name="Bob Chen", tz="America/New_York")
         self.add_channel("C0GENERAL", name="general", members=["U0ALICE", "U0BOB"])
         self.add_channel("D0DM", is_im=True, members=["U0ALICE"])
-
-    # --- state set-up ---------------------------------------------------------------------------
-
-    def add_user(
-        self,
-        user_id: str,
-        *,
-        name: str | None = None,
-        real_name: str | None = None,
-        display_name: str | None = None,
-        tz: str = "Europe/Paris",
-        tz_offset: int | None = None,
-        is_bot: bool = False,
-        team_id: str | None = None,
-    ) -> User:
-        name = name or user_id.lower()
-        user = User(
-            id=user_id,
-            name=name,
-            real_name=real_name or name.title(),
-            display_name=display_name if display_name is not None else name,
-            team_id=team_id or self.ws.team_id,
-            tz=tz,
-            tz_offset=tz_offset,
-            is_bot=is_bot,
-            bot_id=self.ws.bot_id if user_id == self.ws.bot_user_id else None,
-        )
-        self.ws.users[user_id] = user
-        return user
-
-    def add_channel(
-        self,
-        channel_id: str,
-        *,
-        name: str | None = None,
-        is_im: bool = False,
-        is_mpim: bool = False,
-        is_private: bool = False,
-        is_ext_shared: bool = False,
-        members: Sequence[str] = (),
-        bot_member: bool = True,
-    ) -> Channel:
-        """A conversation; the bot is a member unless ``bot_member=False``. For a DM, ``members``
-        is the human (default U0ALICE)."""
-        humans = list(members) or (["U0ALICE"] if is_im else [])
-        channel = Channel(
-            id=channel_id,
-            name=name or channel_id.lower(),
-            creator=humans[0] if humans else self.ws.bot_user_id,
-            is_im=is_im,
-            is_mpim=is_mpim,
-            is_private=is_private or is_mpim,
-            is_ext_shared=is_ext_shared,
-            members=set(humans) | ({self.ws.bot_user_id} if bot_member else set()),
-            im_user=humans[0] if is_im else None,
-        )
-        self.ws.channels[channel_id] = channel
-        return channel
-
-    def add_file(
-        self,
-        name: str,
-        content: bytes | None = None,
-        *,
-        path: Path | None = None,
-        filetype: str | None = None,
-        mimetype: str | None = None,
-        user: str = "U0ALICE",
-        channel: str | None = None,
-        title: str | None = None,
-    ) -> dict[str, Any]:
-        """Host a file (bytes in memory, or streamed from ``path`` without loading it) and return
-        its full Slack file object. ``channel`` marks it as shared there."""
-        if (content is None) == (path is None):
-            raise ValueError("give exactly one of content= or path=")
-        guessed = guess_filetype(name)
-        record = FileRecord(
-            id=self.ws.new_id("F"),
-            name=name,
-            title=title or name,
-            filetype=filetype or guessed[0],
-            mimetype=mimetype or guessed[1],
-            pretty_type=guessed[2],
-            user=user,
-            team_id=self.ws.team_id,
-            root_url=self.ws.root_url,
-            content=content,
-            path=path,
-        )
-        self.ws.files[record.id] = record
-        if channel is not None:
-            private = self.ws.channel(channel).is_private
-            record.shares.append(Share(channel, self.ws.next_ts(), None, private))
-        return record.to_api()
-
-    def file_stub(self, file_id: str) -> dict[str, Any]:
-        """The Slack Connect stub for a file (``file_access: check_file_info``)."""
-        return self.ws.files[file_id].stub()
 
     def post_user_message(
         self,
@@ -290,73 +215,34 @@ class FakeSlack(SlackServer):
             response_url=f"{self.url}actions/{secrets.token_urlsafe(12)}",
         )
 
-    # --- assertions -----------------------------------------------------------------------------
-
-    def calls_to(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
-
-    def pings(self) -> list[tuple[str, str]]:
-        """(method, mention) for everything the bot wrote that would notify someone."""
-        return pings(self.calls)
-
-    def messages(self, channel: str) -> list[Message]:
-        """Every visible message in ``channel``, oldest first."""
-        return sorted(self.ws.messages.get(channel, {}).values(), key=lambda m: ts_value(m.ts))
-
-    def thread(self, channel: str, thread_ts: str) -> list[Message]:
-        """Root then replies, oldest first (deleted messages excluded; tombstones kept)."""
-        return self.ws.replies(channel, thread_ts)
-
-    def bot_messages(self, channel: str, thread_ts: str) -> list[Message]:
-        return [m for m in self.thread(channel, thread_ts) if m.bot_id == self.ws.bot_id]
-
-    def status_history(self, channel: str, thread_ts: str) -> list[StatusChange]:
-        return list(self.ws.statuses.get((channel, thread_ts), []))
-
-    def current_status(self, channel: str, thread_ts: str) -> str:
-        history = self.ws.statuses.get((channel, thread_ts))
-        return history[-1].status if history else ""
-
     @property
-    def files(self) -> dict[str, FileRecord]:
-        return self.ws.files
+    def agent_session_stopped(self) -> bool:
+        """Whether the app subscribes to ``agent_session_stopped`` (switchable at run time)."""
+        return self.ws.agent_session_stopped_subscribed
 
-    @property
-    def uploaded_files(self) -> list[FileRecord]:
-        """Files the bot uploaded (upload v2), with their bytes in ``content``."""
-        return [f for f in self.ws.files.values() if f.expected_length is not None and f.uploaded]
+    @agent_session_stopped.setter
+    def agent_session_stopped(self, subscribed: bool) -> None:
+        self.ws.agent_session_stopped_subscribed = subscribed
 
-    @property
-    def ephemerals(self) -> list[Ephemeral]:
-        """chat.postEphemeral messages (never part of a thread's history)."""
-        return self.ws.ephemerals
-
-    @property
-    def suggested_prompts(self) -> list[SuggestedPrompts]:
-        return self.ws.suggested_prompts
-
-    @property
-    def titles(self) -> dict[tuple[str, str], list[str]]:
-        """assistant.threads.setTitle calls per (channel, thread_ts), in order."""
-        return self.ws.titles
-
-    @property
-    def downloads(self) -> list[Download]:
-        return self.ws.downloads
-
-    @property
-    def held_downloads(self) -> list[str]:
-        """Ids of files whose download is waiting for ``faults.release`` right now."""
-        return self.ws.held_downloads
-
-    @property
-    def aborted_downloads(self) -> list[str]:
-        """Ids of held files whose download the client abandoned (``faults.hold``)."""
-        return self.ws.aborted_downloads
-
-    @property
-    def response_posts(self) -> list[ResponseUrlPost]:
-        return self.ws.response_posts
+    def stop_session(self, channel: str, thread_ts: str, user: str) -> dict[str, Any]:
+        """What Slack does when ``user`` clicks the agent session's Stop button: stop every open
+        stream of the bot in the thread (later appends fail with
+        ``message_not_in_streaming_state``) and return the ``agent_session_stopped`` envelope to
+        deliver to the bot (``streaming_message_ts`` = those streams). The session's status does
+        not change: the app must move it. The button exists only while the session is
+        ``processing`` and the app subscribes to the event (else ValueError)."""
+        stopped = slack_sessions.stop_session(self.ws, channel, thread_ts, user)
+        self._changes.notify()
+        event = slack_events.agent_session_stopped(
+            channel=channel, thread_ts=thread_ts, user=user, streaming_message_ts=stopped
+        )
+        return slack_events.envelope(
+            event,
+            team_id=self.ws.team_id,
+            api_app_id=self.ws.app_id,
+            bot_user_id=self.ws.bot_user_id,
+            is_ext_shared_channel=self.ws.channel(channel).is_ext_shared,
+        )
 
 
 # --- run by hand ----------------------------------------------------------------------------------
@@ -370,6 +256,7 @@ async def _serve(port: int, token: str) -> None:
     async with FakeSlack(bot_token=token, port=port) as slack:
         print(f"Fake Slack Web API: {slack.base_url}", flush=True)
         print(f"Bot token:          {slack.bot_token}", flush=True)
+        print(f"CDN host:           {slack.cdn_host}", flush=True)
         print(f"Try: curl -s -X POST -H 'Authorization: Bearer {token}' {slack.base_url}auth.test")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()

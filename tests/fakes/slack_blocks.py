@@ -1,27 +1,31 @@
 """Block Kit validation for the fake Slack, driven by one table of rules per block/element type.
 
 Limits come from Slack's Block Kit reference and the validators in ``slack_sdk.models.blocks``
-(3.47.0); ``data_table`` follows docs.slack.dev (the SDK has no model for it). Problems are reported
+(3.47.0); ``table``/``data_table``/``data_visualization`` rules live in ``slack_data_blocks``
+(docs.slack.dev; the SDK has no model for the last two). Problems are reported
 the way Slack does: ``invalid_blocks`` with ``"[ERROR] <what> [json-pointer:/blocks/3/text/text]"``
 lines in ``response_metadata.messages`` (and ``errors``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.slack_data_blocks import (
+    Problems,
+    check_data_table,
+    check_data_visualization,
+    check_table,
+)
 from tests.fakes.slack_methods import SlackError
 
 MAX_BLOCKS = 50
 MAX_BLOCK_ID = 255
 MAX_ACTION_ID = 255
-MAX_MARKDOWN_TOTAL = 12_000
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
-
-Problems = list[tuple[str, str]]  # (json pointer, message)
 
 
 @dataclass(frozen=True)
@@ -124,56 +128,6 @@ ELEMENT_RULES: dict[str, Rule] = {
 # --- block rules --------------------------------------------------------------------------------
 
 
-def _table_cells(rows: Any, at: str, problems: Problems) -> list[list[Any]]:
-    if not isinstance(rows, list):
-        problems.append((f"{at}/rows", "must be an array"))
-        return []
-    valid: list[list[Any]] = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, list):
-            problems.append((f"{at}/rows/{i}", "must be an array of cells"))
-            continue
-        for j, cell in enumerate(row):
-            if not isinstance(cell, dict) or cell.get("type") not in _CELL_TYPES:
-                problems.append(
-                    (f"{at}/rows/{i}/{j}", "cell must be raw_text, raw_number or rich_text")
-                )
-        valid.append(row)
-    widths = {len(row) for row in valid}
-    if len(widths) > 1:
-        problems.append(
-            (f"{at}/rows", f"all rows must have the same number of cells, got {sorted(widths)}")
-        )
-    return valid
-
-
-_CELL_TYPES = frozenset({"raw_text", "raw_number", "rich_text"})
-
-
-def _check_table(block: dict[str, Any], at: str, problems: Problems) -> None:
-    rows = _table_cells(block.get("rows"), at, problems)
-    if len(rows) > 100:
-        problems.append((f"{at}/rows", "no more than 100 rows allowed"))
-    for i, row in enumerate(rows):
-        if len(row) > 20:
-            problems.append((f"{at}/rows/{i}", "no more than 20 cells per row allowed"))
-    if len(block.get("column_settings") or []) > 20:
-        problems.append((f"{at}/column_settings", "no more than 20 items allowed"))
-
-
-def _check_data_table(block: dict[str, Any], at: str, problems: Problems) -> None:
-    rows = _table_cells(block.get("rows"), at, problems)
-    if not 2 <= len(rows) <= 101:
-        problems.append(
-            (f"{at}/rows", "must have 2 to 101 rows (a header row and 1-100 data rows)")
-        )
-    if rows and any(cell.get("type") == "rich_text" for cell in rows[0] if isinstance(cell, dict)):
-        problems.append((f"{at}/rows/0", "header cells cannot be rich_text"))
-    page_size = block.get("page_size", 5)
-    if not isinstance(page_size, int) or not 1 <= page_size <= 100:
-        problems.append((f"{at}/page_size", "must be an integer from 1 to 100"))
-
-
 def _check_plan(block: dict[str, Any], at: str, problems: Problems) -> None:
     for i, task in enumerate(block.get("tasks") or []):
         if not isinstance(task, dict) or task.get("type") != "task_card":
@@ -202,8 +156,9 @@ BLOCK_RULES: dict[str, Rule] = {
     ),
     "rich_text": Rule(required=("elements",)),
     "markdown": Rule(required=("text",), strings={"text": 12_000}),
-    "table": Rule(required=("rows",), extra=_check_table),
-    "data_table": Rule(required=("caption", "rows"), extra=_check_data_table),
+    "table": Rule(required=("rows",), extra=check_table),
+    "data_table": Rule(required=("caption", "rows"), extra=check_data_table),
+    "data_visualization": Rule(required=("title", "chart"), extra=check_data_visualization),
     "context_actions": Rule(
         required=("elements",), elements={"elements": (5, CONTEXT_ACTIONS_ELEMENTS)}
     ),
@@ -323,39 +278,15 @@ def block_problems(blocks: Any, pointer: str = "/blocks") -> Problems:
     return problems
 
 
+def invalid_blocks(problems: Problems) -> SlackError:
+    """Slack's ``invalid_blocks`` error listing ``problems``."""
+    lines = [f"{message} [json-pointer:{at}]" for at, message in problems]
+    return SlackError("invalid_blocks", *(f"[ERROR] {line}" for line in lines), errors=lines)
+
+
 def check_blocks(blocks: Any, pointer: str = "/blocks") -> None:
-    """Raise Slack's error for an invalid ``blocks`` array; return quietly when it is valid."""
+    """Raise ``invalid_blocks`` for an invalid ``blocks`` array, block by block. The limits on a
+    whole message (one table, …) are ``slack_block_limits.check_message_blocks``."""
     problems = block_problems(blocks, pointer)
     if problems:
-        lines = [f"{message} [json-pointer:{at}]" for at, message in problems]
-        raise SlackError("invalid_blocks", *(f"[ERROR] {line}" for line in lines), errors=lines)
-    total = sum(len(b.get("text", "")) for b in blocks if b.get("type") == "markdown")
-    if total > MAX_MARKDOWN_TOTAL:
-        raise SlackError(
-            "msg_blocks_too_long",
-            f"[ERROR] markdown blocks hold {total} characters in total; the limit is "
-            f"{MAX_MARKDOWN_TOTAL}",
-        )
-
-
-def _texts(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if node.get("type") in {"text", "plain_text", "mrkdwn", "markdown", "raw_text", "link"}:
-            text = node.get("text") or node.get("url")
-            if isinstance(text, str):
-                yield text
-            return
-        if node.get("type") == "raw_number":
-            yield str(node.get("value", ""))
-            return
-        for key, value in node.items():
-            if key not in {"type", "block_id", "action_id", "value", "style", "url", "image_url"}:
-                yield from _texts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _texts(item)
-
-
-def blocks_text(blocks: list[dict[str, Any]] | None) -> str:
-    """The words a reader sees in ``blocks`` (section, markdown, rich_text, table…), one a line."""
-    return "\n".join(_texts(blocks or []))
+        raise invalid_blocks(problems)

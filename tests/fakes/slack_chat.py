@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fakes.slack_blocks import check_blocks
+from tests.fakes.slack_block_limits import check_message_blocks
 from tests.fakes.slack_methods import SlackError, arg_bool, arg_json, arg_str
 from tests.fakes.slack_objects import Edit, Message
 from tests.fakes.slack_state import Ephemeral, Workspace
@@ -44,7 +44,7 @@ def message_content(args: dict[str, Any]) -> Content:
             f"[ERROR] markdown_text is {len(markdown)} characters; max {MAX_MARKDOWN_TEXT}",
         )
     if blocks is not None:
-        check_blocks(blocks)
+        check_message_blocks(blocks)
     if attachments is not None:
         if not isinstance(attachments, list):
             raise SlackError("invalid_attachments")

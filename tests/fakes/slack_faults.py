@@ -1,8 +1,12 @@
 """Faults the fake Slack injects on demand (``slack.faults``).
 
 ``method`` is a Web API method name ("chat.postMessage"), ``"*"`` for every method, or one of the
-raw routes: ``UPLOAD`` (POST to an upload URL) and ``DOWNLOAD`` (GET of a file URL). Faults with
-``times`` are consumed one per matching request; ``times=None`` lasts until ``clear()``.
+raw routes: ``UPLOAD`` (POST to an upload URL), ``DOWNLOAD`` (GET of a file URL on the files
+host) and ``CDN`` (GET of a presigned URL on the CDN host). Faults with ``times`` are consumed one
+per matching request; ``times=None`` lasts until ``clear()``.
+
+A ``ratelimit`` fault is a 429 of its own, separate from the token buckets of ``slack.limits``
+(it neither needs nor takes a token).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 
 UPLOAD = "<upload>"
 DOWNLOAD = "<download>"
+CDN = "<cdn>"
 
 
 @dataclass
@@ -36,7 +41,7 @@ class Faults:
         self._faults: list[Fault] = []
         self.html_downloads = False
         self.streaming_error: str | None = None
-        self.update_per_minute: int | None = None
+        self.agent_sessions_error: str | None = None
         self.html_files: set[str] = set()
         self.held_files: dict[str, asyncio.Event] = {}
 
@@ -82,16 +87,19 @@ class Faults:
         """File URLs answer the HTML login page even with a valid token (missing files:read)."""
         self.html_downloads = enabled
 
-    def update_rate_limit(self, per_minute: int | None) -> None:
-        """Enforce Slack's Tier 3 budget on chat.update with 429s (None turns it off)."""
-        self.update_per_minute = per_minute
+    def disable_agent_sessions(self, error: str = "missing_scope") -> None:
+        """Refuse agent sessions as for an app not declared an agent: agents.sessions.setStatus,
+        agents.sessions.rename and chat.stopStream with ``session_status`` fail with ``error``
+        (default ``missing_scope``, ``needed: assistant:write``: declaring an app an agent is
+        what adds that scope, per docs.slack.dev/ai/agent-sessions)."""
+        self.agent_sessions_error = error
 
     def clear(self) -> None:
-        """Remove every fault and switch the modes (downloads, streaming, update limit) off."""
+        """Remove every fault and switch the modes (downloads, streaming, sessions) off."""
         self._faults.clear()
         self.html_downloads = False
         self.streaming_error = None
-        self.update_per_minute = None
+        self.agent_sessions_error = None
         self.html_files.clear()
         for file_id in list(self.held_files):
             self.release(file_id)

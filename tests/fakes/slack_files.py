@@ -3,17 +3,19 @@ POST to the upload URL → files.completeUploadExternal), and file hosting at ``
 
 Hosting reproduces Slack's trap: without ``Authorization: Bearer <bot token>`` (or without the
 files:read scope) a file URL answers **HTTP 200 with an HTML login page**, not an error status.
+With the token it answers the bytes, or (``slack.cdn_redirects``) a 302 to the CDN (``slack_cdn``).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from tests.fakes.slack_blocks import check_blocks
+from tests.fakes.slack_block_limits import check_message_blocks
 from tests.fakes.slack_file_record import FileRecord, Share, guess_filetype
 from tests.fakes.slack_methods import SlackError, arg_int, arg_json, arg_list, arg_str
 from tests.fakes.slack_objects import Message
@@ -120,7 +122,7 @@ def complete_upload(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if blocks:
         if any(isinstance(b, dict) and b.get("type") == "markdown" for b in blocks):
             raise SlackError("internal_error")  # real Slack bug: python-slack-sdk#1756
-        check_blocks(blocks)
+        check_message_blocks(blocks)
     targets = _target_channels(ws, args)
     thread_ts = arg_str(args, "thread_ts")
     comment = arg_str(args, "initial_comment")
@@ -199,7 +201,22 @@ def _record(
     )
 
 
-def serve_file(ws: Workspace, request: web.Request) -> web.StreamResponse:
+def file_response(record: FileRecord, disposition: str) -> web.StreamResponse:
+    """The bytes of ``record`` (streamed from its path, or from memory) with its headers."""
+    headers = {
+        "Content-Type": record.mimetype,
+        "Content-Disposition": f'{disposition}; filename="{record.name}"',
+    }
+    if record.path is not None:
+        return web.FileResponse(record.path, headers=headers)
+    return web.Response(body=record.content or b"", headers=headers)
+
+
+def serve_file(
+    ws: Workspace, request: web.Request, redirect: Callable[[FileRecord, str], str] | None = None
+) -> web.StreamResponse:
+    """A GET of a file URL on the files host; ``redirect`` (record, disposition) → presigned CDN
+    URL makes an authorised GET answer ``302`` there instead of the bytes."""
     file_id = request.match_info["team_file"].rsplit("-", 1)[-1]
     record = ws.files.get(file_id)
     authorized = request.headers.get("Authorization") == f"Bearer {ws.bot_token}"
@@ -212,11 +229,8 @@ def serve_file(ws: Workspace, request: web.Request) -> web.StreamResponse:
             status=404, text="<html><body>File not found</body></html>", content_type="text/html"
         )
     disposition = "attachment" if "/download/" in request.path else "inline"
-    headers = {
-        "Content-Type": record.mimetype,
-        "Content-Disposition": f'{disposition}; filename="{record.name}"',
-    }
+    if redirect is not None:
+        _record(ws, request, record.id, 302, "", "redirect")
+        return web.Response(status=302, headers={"Location": redirect(record, disposition)})
     _record(ws, request, record.id, 200, record.mimetype, "file")
-    if record.path is not None:
-        return web.FileResponse(record.path, headers=headers)
-    return web.Response(body=record.content or b"", headers=headers)
+    return file_response(record, disposition)

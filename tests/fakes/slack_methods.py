@@ -20,6 +20,12 @@ from typing import Any
 # send it in the body, and Bolt's per-request client sets ``team_id`` (AsyncWebClient(team_id=…)
 # adds it to every call's JSON body or query string).
 GLOBAL_ARGS = frozenset({"token", "team_id"})
+# Sent back in ``x-oauth-scopes`` like Slack does: the scopes the design's manifest grants.
+BOT_SCOPES = ",".join([
+    "app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history",
+    "chat:write", "files:read", "files:write", "assistant:write", "reactions:write", "users:read",
+    "channels:read",
+])  # fmt: skip
 
 
 class SlackError(Exception):
@@ -194,6 +200,26 @@ SPECS: dict[str, MethodSpec] = {
         missing_errors={**_CHANNEL, "user": "user_not_found"},
     ),
     "apps.connections.open": MethodSpec(),
+    # slack_sdk 3.47 agents_sessions_setStatus / agents_sessions_rename (JSON bodies). Slack
+    # documents channel_id as optional (required outside session channels); the SDK always sends
+    # it, and the fake has no session channels.
+    "agents.sessions.setStatus": MethodSpec(
+        required=("channel_id", "status"),
+        optional=(
+            "thread_ts",
+            "title",
+            "initiator_user_id",
+            "icon_emoji",
+            "icon_url",
+            "username",
+        ),  # fmt: skip
+        missing_errors={"channel_id": "channel_not_found"},
+    ),
+    "agents.sessions.rename": MethodSpec(
+        required=("channel_id", "title"),
+        optional=("thread_ts",),
+        missing_errors={"channel_id": "channel_not_found"},
+    ),
 }
 
 

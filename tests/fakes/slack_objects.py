@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.fakes.slack_blocks import blocks_text
+from tests.fakes.slack_block_text import blocks_text
 from tests.fakes.slack_file_record import FileRecord
+from tests.fakes.slack_stream_state import StreamState
 
 _TZ_LABELS = {
     "Europe/Paris": "Central European Time",
@@ -199,24 +200,6 @@ class Edit:
 
 
 @dataclass
-class StreamState:
-    """What chat.startStream/appendStream/stopStream put into a message."""
-
-    state: str  # "streaming", "stopped" or "expired"
-    last_activity: float
-    recipient_user_id: str | None = None
-    recipient_team_id: str | None = None
-    task_display_mode: str | None = None
-    markdown: str = ""
-    chunks: list[dict[str, Any]] = field(default_factory=list)
-    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Latest ``task_update`` per task id (insertion order = first appearance)."""
-    plan_title: str | None = None
-    final_blocks: list[dict[str, Any]] | None = None
-    appends: int = 0
-
-
-@dataclass
 class Message:
     channel: str
     ts: str
@@ -253,11 +236,14 @@ class Message:
 
     def text_content(self) -> str:
         """What a reader sees: streamed Markdown (unless chat.update replaced it since), else
-        text, markdown_text or the blocks' text."""
+        the blocks' text (when there are blocks, `text` is only the notification), else text
+        or markdown_text."""
         if self.stream is not None and not self.edits:
             tail = blocks_text(self.stream.final_blocks)
             return "\n".join(part for part in (self.stream.markdown, tail) if part)
-        return self.text or self.markdown_text or blocks_text(self.blocks)
+        if self.blocks:  # with blocks, `text` is only the notification's fallback
+            return blocks_text(self.blocks)
+        return self.text or self.markdown_text or ""
 
     def to_api(self, bot_profile: dict[str, Any] | None) -> dict[str, Any]:
         text = self.text or self.markdown_text or ""

@@ -4,30 +4,35 @@ Requests are accepted exactly as slack_sdk sends them: JSON bodies (chat.*, assi
 setSuggestedPrompts), query strings on POST with an empty form body (auth.test, chat.delete,
 reactions.add, setTitle, files.getUploadURLExternal, files.completeUploadExternal), query strings
 on GET (conversations.*, users.info, files.info), and form bodies. Errors are HTTP 200
-``{"ok": false, "error": …}``; rate limits are HTTP 429 with ``Retry-After``.
+``{"ok": false, "error": …}``; rate limits are HTTP 429 with ``Retry-After``: Slack's per-method
+token buckets (``slack_limits``, ``self.limits``, on by default) and ``faults.ratelimit``.
+
+Two hosts serve files: the files host (this server, ``127.0.0.1``: ``url_private*``, token
+checked) and the CDN (``slack_cdn``, ``localhost`` on its own port), to which the files host
+redirects an authorised download while ``cdn_redirects`` is on (the default).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes import slack_chat, slack_conversations, slack_files, slack_streams
-from tests.fakes.slack_faults import DOWNLOAD, UPLOAD, Faults
-from tests.fakes.slack_methods import SPECS, SlackError
+from tests.fakes import slack_chat, slack_conversations, slack_files, slack_sessions, slack_streams
+from tests.fakes.slack_cdn import Cdn
+from tests.fakes.slack_faults import CDN, DOWNLOAD, UPLOAD, Faults
+from tests.fakes.slack_http import bearer, drop, held, read_args
+from tests.fakes.slack_limits import PER_CHANNEL, RateLimits
+from tests.fakes.slack_methods import BOT_SCOPES, SPECS, SlackError, arg_str
 from tests.fakes.slack_state import Call, ResponseUrlPost, Workspace
+from tests.fakes.slack_waiting import ChangeFeed, Waiting
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 Handler = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
 
 HANDLERS: dict[str, Handler] = {
@@ -49,47 +54,34 @@ HANDLERS: dict[str, Handler] = {
     "files.info": slack_files.files_info,
     "files.getUploadURLExternal": slack_files.get_upload_url,
     "files.completeUploadExternal": slack_files.complete_upload,
+    "agents.sessions.setStatus": slack_sessions.set_status,
+    "agents.sessions.rename": slack_sessions.rename,
     "apps.connections.open": lambda ws, args: {},  # answered by the token check below
 }
-# Sent back in ``x-oauth-scopes`` like Slack does: the scopes the design's manifest grants.
-BOT_SCOPES = ",".join([
-    "app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history",
-    "chat:write", "files:read", "files:write", "assistant:write", "reactions:write", "users:read",
-    "channels:read",
-])  # fmt: skip
 
 
-class _ChangeFeed:
-    """Wakes every waiter on each state change (``wait_for`` re-checks its predicate then).
-
-    Like ``asyncio.Condition.notify_all``, but callable from plain methods too (the sync set-up
-    helpers such as ``post_user_message`` change state without awaiting a lock)."""
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    def notify(self) -> None:
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
-
-    async def wait(self, seconds: float) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        await asyncio.wait([waiter], timeout=seconds)
-
-
-class SlackServer:
+class SlackServer(Waiting):
     """Serves one ``Workspace`` on 127.0.0.1 (port 0 = any free port) and records every call."""
 
-    def __init__(self, ws: Workspace, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limits: bool = True,
+        rate_speed: float = 1.0,
+        cdn_redirects: bool = True,
+    ) -> None:
         self.ws = ws
         self.calls: list[Call] = []
+        self.limits = RateLimits(enabled=rate_limits, speed=rate_speed)
+        self.cdn = Cdn(ws)
+        self.cdn_redirects = cdn_redirects
+        """Authorised downloads answer 302 to the CDN (True) or the bytes themselves (False)."""
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
-        self._changes = _ChangeFeed()
-        self._update_times: list[float] = []
+        self._changes = ChangeFeed()
 
     # --- lifecycle and addresses ----------------------------------------------------------------
 
@@ -107,10 +99,12 @@ class SlackServer:
         self.ws.root_url = self.url
         for record in self.ws.files.values():  # files added before start() get the real address
             record.root_url = self.url
+        await self.cdn.start(self._handle_cdn)
         return self
 
     async def close(self) -> None:
         self._changes.notify()
+        await self.cdn.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -149,16 +143,29 @@ class SlackServer:
     def stream_idle_timeout(self, seconds: float) -> None:
         self.ws.stream_idle_timeout = seconds
 
+    @property
+    def stream_max_lifetime(self) -> float:
+        return self.ws.stream_max_lifetime
+
+    @stream_max_lifetime.setter
+    def stream_max_lifetime(self, seconds: float) -> None:
+        self.ws.stream_max_lifetime = seconds
+
+    @property
+    def cdn_host(self) -> str:
+        """``localhost:<port>`` of the CDN (for the bot's allowed redirect hosts)."""
+        return self.cdn.host
+
     # --- Web API --------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method, arrived = request.match_info["method"], time.monotonic()
         parse_error: SlackError | None = None
         try:
-            args, warning = await _read_args(request)
+            args, warning = await read_args(request)
         except SlackError as error:
             args, warning, parse_error = {}, None, error
-        token = _bearer(request) or args.pop("token", None)
+        token = bearer(request) or args.pop("token", None)
         args.pop("token", None)
         await asyncio.sleep(self.faults.take_delay(method))
         fault = self.faults.take(method)
@@ -166,7 +173,7 @@ class SlackServer:
             self._record(
                 Call(method, args, arrived, False, "connection_dropped", {}), request, token
             )
-            return _drop(request)
+            return drop(request)
         body: dict[str, Any]
         retry_after: int | None = None
         if fault is not None and fault.kind == "ratelimit":
@@ -182,8 +189,9 @@ class SlackServer:
         else:
             status, body, retry_after = self._answer(method, args, token)
         if warning and body.get("ok"):
-            body["warning"] = warning
-            body.setdefault("response_metadata", {})["warnings"] = [warning]
+            warnings = [*body.get("response_metadata", {}).get("warnings", []), warning]
+            body["warning"] = ",".join(warnings)
+            body.setdefault("response_metadata", {})["warnings"] = warnings
         headers = {"x-slack-req-id": secrets.token_hex(16), "x-oauth-scopes": BOT_SCOPES}
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
@@ -208,22 +216,23 @@ class SlackServer:
                 raise SlackError("not_allowed_token_type")
             if token != self.bot_token:
                 raise SlackError("invalid_auth")
-            SPECS[method].check(args)
-            if method == "chat.update" and (retry_after := self._update_budget()) is not None:
+            retry_after = self.limits.take(method, self._limit_channel(method, args))
+            if retry_after is not None:
                 return 429, {"ok": False, "error": "ratelimited"}, retry_after
+            SPECS[method].check(args)
             return 200, {"ok": True, **handler(self.ws, args)}, None
         except SlackError as error:
             return 200, error.to_response(), None
 
-    def _update_budget(self) -> int | None:
-        """Seconds to wait when ``faults.update_rate_limit`` is exhausted, else None (and count)."""
-        per_minute = self.faults.update_per_minute
-        now = time.monotonic()
-        self._update_times = [t for t in self._update_times if now - t < 60]
-        if per_minute is not None and len(self._update_times) >= per_minute:
-            return max(1, math.ceil(60 - (now - self._update_times[0])))
-        self._update_times.append(now)
-        return None
+    def _limit_channel(self, method: str, args: dict[str, Any]) -> str | None:
+        """The channel whose bucket a per-channel method draws on (a user ID means their DM)."""
+        if method not in PER_CHANNEL:
+            return None
+        try:
+            channel = arg_str(args, PER_CHANNEL[method])
+        except SlackError:
+            return None
+        return slack_chat.resolve_channel(self.ws, channel)
 
     def _record(self, call: Call, request: web.Request, token: str | None) -> None:
         call.http_method, call.token = request.method, token
@@ -239,7 +248,7 @@ class SlackServer:
         if fault is None:
             return None
         if fault.kind == "drop":
-            return _drop(request)
+            return drop(request)
         status = 429 if fault.kind == "ratelimit" else 500
         return web.Response(status=status, text=fault.error, headers={"Retry-After": "1"})
 
@@ -252,12 +261,12 @@ class SlackServer:
 
     async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         file_id = request.match_info["team_file"].rsplit("-", 1)[-1]
-        held = self.faults.held_files.get(file_id)
-        if held is not None:
+        hold = self.faults.held_files.get(file_id)
+        if hold is not None:
             self.ws.held_downloads.append(file_id)
             self._changes.notify()
             try:
-                released = await _held(request, held)
+                released = await held(request, hold)
             finally:
                 self.ws.held_downloads.remove(file_id)
             if not released:
@@ -266,7 +275,15 @@ class SlackServer:
                 return web.Response(status=499, text="client gone")
         response = await self._raw_fault(DOWNLOAD, request)
         if response is None:
-            response = slack_files.serve_file(self.ws, request)
+            redirect = self.cdn.presign if self.cdn_redirects else None
+            response = slack_files.serve_file(self.ws, request, redirect)
+        self._changes.notify()
+        return response
+
+    async def _handle_cdn(self, request: web.Request) -> web.StreamResponse:
+        response = await self._raw_fault(CDN, request)
+        if response is None:
+            response = self.cdn.serve(request)
         self._changes.notify()
         return response
 
@@ -277,84 +294,3 @@ class SlackServer:
         )
         self._changes.notify()
         return web.Response(text="ok")
-
-    async def wait_for(
-        self,
-        predicate: Callable[[], T],
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline argument is this helper's API
-        message: str | None = None,
-        *,
-        poll: float | None = None,
-    ) -> T:
-        """Return the predicate's first truthy value, re-checked after every change in the fake
-        (and every ``poll`` seconds, for conditions that depend on time alone, like stream idle
-        expiry). A predicate may also ``assert``; at the deadline the last failure is reported."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last_error = ""
-        result: T | None
-        while True:
-            try:
-                result = predicate()
-            except AssertionError as error:
-                result, last_error = None, str(error)
-            if result:
-                return result
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = "\n".join(f"  {c.method}: {c.error or 'ok'}" for c in self.calls[-10:])
-                what = message or getattr(predicate, "__name__", repr(predicate))
-                raise AssertionError(
-                    f"wait_for timed out after {timeout}s: {what}"
-                    + (f"\nlast assertion: {last_error}" if last_error else "")
-                    + f"\nlast Web API calls:\n{recent or '  (none)'}"
-                )
-            await self._changes.wait(remaining if poll is None else min(poll, remaining))
-
-
-# --- request helpers ----------------------------------------------------------------------------
-
-
-def _bearer(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme == "Bearer" else None
-
-
-async def _read_args(request: web.Request) -> tuple[dict[str, Any], str | None]:
-    """Query string, then form or JSON body, merged (body wins), plus Slack's charset warning."""
-    args: dict[str, Any] = dict(request.query)
-    if request.method != "POST" or not request.can_read_body:
-        return args, None
-    charset = request.charset
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(await request.text())
-        except json.JSONDecodeError:
-            raise SlackError("invalid_json") from None
-        if not isinstance(body, dict):
-            raise SlackError("invalid_json")
-        args.update(body)
-        return args, None if charset else "missing_charset"
-    form = await request.post()
-    args.update({k: v for k, v in form.items() if isinstance(v, str)})
-    superfluous = charset and request.content_type == "application/x-www-form-urlencoded"
-    return args, "superfluous_charset" if superfluous else None
-
-
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection without answering; the client sees ServerDisconnectedError."""
-    if request.transport is not None:
-        request.transport.abort()
-    return web.Response()
-
-
-async def _held(request: web.Request, release: asyncio.Event) -> bool:
-    """Wait for `release`; False if the client closed the connection first."""
-    while not release.is_set():
-        transport = request.transport
-        if transport is None or transport.is_closing():
-            return False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(0.02):
-                await release.wait()
-    return True

@@ -37,7 +37,7 @@ class Download:
     authorization: str | None
     status: int
     content_type: str
-    served: str  # "file", "login_page" or "not_found"
+    served: str  # "file", "redirect" (302 to the CDN), "login_page" or "not_found"
     time: float
 
 
@@ -72,6 +72,30 @@ class Ephemeral:
 
 
 @dataclass
+class SessionChange:
+    status: str
+    time: float
+    source: str
+    """"agents.sessions.setStatus" or "chat.stopStream"."""
+
+
+@dataclass
+class AgentSession:
+    """An agent session (``agents.sessions.*``): one per (channel, thread_ts)."""
+
+    channel: str
+    thread_ts: str
+    status: str
+    title: str | None
+    initiator_user_id: str | None
+    history: list[SessionChange] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    """Every title it had, in order (creation, then agents.sessions.rename)."""
+    stops: list[tuple[str, float]] = field(default_factory=list)
+    """(user, time) of each click on the native Stop button (``slack.stop_session``)."""
+
+
+@dataclass
 class ResponseUrlPost:
     """A POST to a ``response_url`` the fake handed out in an interactivity payload."""
 
@@ -90,6 +114,9 @@ class Workspace:
     team_name: str = "Fake Workspace"
     root_url: str = "http://127.0.0.1/"
     stream_idle_timeout: float = 300.0
+    stream_max_lifetime: float = 300.0
+    agent_session_stopped_subscribed: bool = True
+    """Whether the app subscribes to ``agent_session_stopped`` (else setStatus warns)."""
     users: dict[str, User] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     messages: dict[str, dict[str, Message]] = field(default_factory=dict)
@@ -104,10 +131,11 @@ class Workspace:
     ephemerals: list[Ephemeral] = field(default_factory=list)
     downloads: list[Download] = field(default_factory=list)
     aborted_downloads: list[str] = field(default_factory=list)
+    """File ids whose held download the client gave up on (``faults.hold``)."""
     held_downloads: list[str] = field(default_factory=list)
     """File ids of downloads waiting for ``faults.release`` right now."""
-    """File ids whose held download the client gave up on (``faults.hold``)."""
     response_posts: list[ResponseUrlPost] = field(default_factory=list)
+    sessions: dict[tuple[str, str], AgentSession] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
     _last_us: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -157,14 +185,11 @@ class Workspace:
         return self.messages.get(channel_id, {}).get(ts or "")
 
     def stream_state(self, message: Message) -> str | None:
-        """ "streaming", "stopped" or "expired" (idle longer than ``stream_idle_timeout``)."""
-        stream = message.stream
-        if stream is None:
+        """ "streaming", "stopped" or "expired" (idle longer than ``stream_idle_timeout`` or open
+        longer than ``stream_max_lifetime``); None for a message that never streamed."""
+        if message.stream is None:
             return None
-        idle = time.monotonic() - stream.last_activity
-        if stream.state == "streaming" and idle > self.stream_idle_timeout:
-            stream.state = "expired"
-        return stream.state
+        return message.stream.refresh(self.stream_idle_timeout, self.stream_max_lifetime)
 
     def thread_root(self, channel_id: str, thread_ts: str | None, error: str) -> Message:
         """The top-level message a reply may attach to (a reply's ts is not a thread root)."""

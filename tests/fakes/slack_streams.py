@@ -2,8 +2,12 @@
 
 A stream is a bot message in a thread whose ``StreamState`` keeps what was streamed: the Markdown
 text, every chunk in order, the latest state of each task, the plan title and the final blocks.
-A stream idle for longer than ``Workspace.stream_idle_timeout`` expires; append/stop then answer
-``message_not_in_streaming_state`` (chat.update works on it again, as the SDK docs suggest).
+A stream idle for longer than ``Workspace.stream_idle_timeout``, or open for longer than
+``Workspace.stream_max_lifetime``, expires (``StreamState.expired``); append/stop then answer
+``message_not_in_streaming_state``, and chat.update, refused with ``streaming_state_conflict``
+while the stream is open, works on it again (as the SDK docs suggest). The blocks of a stream's
+``blocks`` chunks and final ``blocks`` accumulate: per-message limits (one table, …) count them
+all. ``session_status`` on chat.stopStream moves the thread's agent session (``slack_sessions``).
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.fakes.slack_blocks import TASK_STATUSES, check_blocks
+from tests.fakes.slack_block_limits import check_message_blocks
+from tests.fakes.slack_blocks import TASK_STATUSES
 from tests.fakes.slack_chat import MAX_MARKDOWN_TEXT, message_metadata
 from tests.fakes.slack_methods import SlackError, arg_json, arg_list, arg_str
-from tests.fakes.slack_objects import Message, StreamState
+from tests.fakes.slack_objects import Message
+from tests.fakes.slack_sessions import move_session, session_status_arg
 from tests.fakes.slack_state import Workspace
+from tests.fakes.slack_stream_state import StreamState
 
 # chunk type -> (required string fields, optional fields)
 CHUNK_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -52,14 +59,18 @@ def _chunk_problems(chunk: Any, at: str) -> list[str]:
     return problems
 
 
-def check_chunks(args: dict[str, Any]) -> list[dict[str, Any]]:
+def check_chunks(args: dict[str, Any], prior: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``chunks`` argument, checked; ``prior`` (the blocks the message already shows) grows
+    with the blocks of each ``blocks`` chunk."""
     chunks = arg_list(args, "chunks", error="invalid_chunks")
     problems = [p for i, c in enumerate(chunks) for p in _chunk_problems(c, f"/chunks/{i}")]
     if problems:
         raise SlackError("invalid_chunks", *(f"[ERROR] {p}" for p in problems))
     for i, chunk in enumerate(chunks):
         if chunk["type"] == "blocks":
-            check_blocks(chunk.get("blocks"), pointer=f"/chunks/{i}/blocks")
+            blocks = chunk.get("blocks")
+            check_message_blocks(blocks, pointer=f"/chunks/{i}/blocks", prior=prior)
+            prior.extend(blocks or [])
     return chunks
 
 
@@ -120,7 +131,7 @@ def start(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
             "invalid_arguments",
             f"[ERROR] task_display_mode must be one of {sorted(TASK_DISPLAY_MODES)}",
         )
-    markdown, chunks = _markdown_arg(args), check_chunks(args)
+    markdown, chunks = _markdown_arg(args), check_chunks(args, [])
     stream = StreamState("streaming", time.monotonic(), user, team, mode)
     message = Message(
         channel=channel.id,
@@ -150,7 +161,7 @@ def _streaming_message(ws: Workspace, args: dict[str, Any]) -> tuple[Message, St
 
 def append(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     message, stream = _streaming_message(ws, args)
-    markdown, chunks = _markdown_arg(args), check_chunks(args)
+    markdown, chunks = _markdown_arg(args), check_chunks(args, stream.chunk_blocks())
     if not markdown and not chunks:
         raise SlackError("no_text", "[ERROR] provide markdown_text or chunks")
     _apply(stream, markdown, chunks)
@@ -160,14 +171,18 @@ def append(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
 
 def stop(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     message, stream = _streaming_message(ws, args)
-    markdown, chunks = _markdown_arg(args), check_chunks(args)
+    shown = stream.chunk_blocks()
+    markdown, chunks = _markdown_arg(args), check_chunks(args, shown)
     blocks = arg_json(args, "blocks", error="invalid_blocks_format")
     if blocks is not None:
-        check_blocks(blocks)
+        check_message_blocks(blocks, prior=shown)
     metadata = message_metadata(args)
+    session_status = session_status_arg(ws, args, "session_status")
     _apply(stream, markdown, chunks)
     stream.final_blocks = blocks or None
-    stream.state = "stopped"
+    stream.stop(by="app")
     if metadata is not None:
         message.metadata = metadata
+    if session_status is not None:
+        move_session(ws, message.channel, message.root_ts, session_status, "chat.stopStream")
     return {"channel": message.channel, "ts": message.ts, "message": ws.message_to_api(message)}
