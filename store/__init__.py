@@ -1,4 +1,5 @@
-"""Durable state: threads, files, the turn queue, artifacts, feedback, channel settings.
+"""Durable state: threads, files, the turn queue, the outbox of final replies, artifacts,
+feedback, channel settings.
 
 SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
 """
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from store.actions import ActionLog
 from store.artifacts import ArtifactStore, ChannelSettings
 from store.database import Database, open_database
+from store.replies import ReplyLog
 from store.threads import ThreadStore
 from store.turns import TurnQueue
 
@@ -28,6 +30,7 @@ class Store:
         self.threads = ThreadStore(db)
         self.turns = TurnQueue(db)
         self.artifacts = ArtifactStore(db)
+        self.replies = ReplyLog(db)
         self.channels = ChannelSettings(db)
         self.actions = ActionLog(db)
 

@@ -2,7 +2,8 @@
 
 threads ─┬─< thread_files >── files        a Slack thread ↔ its OpenAI conversation/container
          └─< turns ─┬─< artifacts           the durable per-thread queue and each turn's record
-                    └─< feedback
+                    ├─< feedback
+                    └─< replies             the outbox: final messages until Slack took them
 channel_settings                            per-channel switches (auto-profile, …)
 handled_actions                             button clicks already acted on
 """
@@ -201,4 +202,20 @@ handled_actions = Table(
     metadata,
     Column("key", String(200), primary_key=True),
     Column("handled_at", UTCDateTime(), nullable=False),
+)
+
+# The outbox: a turn's final messages (answer pages, error replies), written before they are
+# posted and kept until Slack accepted them, so a restart delivers them exactly once.
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("turn_id", ForeignKey("turns.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("ts", String(64)),
+    Column("payload", JSONValue, nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    _now_column("created_at"),
+    UniqueConstraint("turn_id", "seq"),
+    Index("ix_replies_delivered_at", "delivered_at"),
 )

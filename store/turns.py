@@ -19,6 +19,7 @@ from bot.core.records import StoredTurn, TurnOutcome
 from bot.core.turns import SlackFile, ThreadKey, Turn
 from store.database import Database
 from store.intake import TurnIntake
+from store.leases import TurnLeases
 from store.schema import FINISHED_STATUSES, threads, turns
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def _key(row: Row[Any]) -> ThreadKey:
     return ThreadKey(row.team_id, row.channel_id, row.thread_ts)
 
 
-class TurnQueue:
+class TurnQueue(TurnLeases):
     """Durable per-thread queue of turns."""
 
     def __init__(self, db: Database) -> None:
@@ -163,21 +164,6 @@ class TurnQueue:
             return []
         return await self.get_many(ids)
 
-    async def renew(self, owner: str, turn_ids: list[int], *, lease_s: float) -> set[int]:
-        """Extend the leases this owner still holds; return the ids it still owns."""
-        if not turn_ids:
-            return set()
-        stmt = (
-            update(turns)
-            .where(
-                turns.c.id.in_(turn_ids), turns.c.lease_owner == owner, turns.c.status == "running"
-            )
-            .values(lease_expires_at=_now() + timedelta(seconds=lease_s))
-            .returning(turns.c.id)
-        )
-        async with self._db.write() as conn:
-            return set((await conn.execute(stmt)).scalars())
-
     async def finish(self, turn_id: int, outcome: TurnOutcome, *, owner: str | None) -> bool:
         """Record how a turn ended. With `owner`, only if that owner still holds it."""
         conditions = [turns.c.id == turn_id, turns.c.status.not_in(FINISHED_STATUSES)]
@@ -202,53 +188,20 @@ class TurnQueue:
         async with self._db.write() as conn:
             return (await conn.execute(stmt)).first() is not None
 
-    async def interrupt_expired(self, *, except_owner: str | None = None) -> list[StoredTurn]:
-        """Running turns whose lease lapsed (their process died) become `interrupted`.
-
-        A live worker passes its own id: it never interrupts its own turns (it stops them
-        itself when it cannot keep their lease, and it may still be recording an outcome)."""
-        conditions = [turns.c.status == "running", turns.c.lease_expires_at < _now()]
-        if except_owner is not None:
-            conditions.append(turns.c.lease_owner != except_owner)
-        stmt = (
-            update(turns)
-            .where(*conditions)
-            .values(
-                status="interrupted",
-                finished_at=_now(),
-                lease_owner=None,
-                lease_expires_at=None,
-                error_code="interrupted",
-            )
-            .returning(turns.c.id)
+    async def running(self, key: ThreadKey) -> StoredTurn | None:
+        """The turn running in this thread, if any."""
+        query = _WITH_THREAD.where(
+            turns.c.team_id == key.team_id,
+            turns.c.channel_id == key.channel_id,
+            threads.c.thread_ts == key.thread_ts,
+            turns.c.status == "running",
         )
-        async with self._db.write() as conn:
-            ids = list((await conn.execute(stmt)).scalars())
-        return await self.get_many(ids)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return stored_turn(row, _key(row)) if row else None
 
     async def askers(self, thread_id: int) -> set[str]:
         """Everyone who asked the bot something in this thread."""
         query = select(turns.c.user_id).where(turns.c.thread_id == thread_id).distinct()
         async with self._db.read() as conn:
             return set((await conn.execute(query)).scalars())
-
-    async def request_cancel(self, turn_id: int, *, by: str) -> bool:
-        """Ask whichever worker runs this turn to stop it (see `cancel_requests`)."""
-        stmt = (
-            update(turns)
-            .where(turns.c.id == turn_id, turns.c.status.in_(("queued", "running")))
-            .values(cancelled_by=by)
-            .returning(turns.c.id)
-        )
-        async with self._db.write() as conn:
-            return (await conn.execute(stmt)).first() is not None
-
-    async def cancel_requests(self, owner: str) -> dict[int, str]:
-        """This owner's running turns that somebody asked to cancel: turn id → who."""
-        query = select(turns.c.id, turns.c.cancelled_by).where(
-            turns.c.lease_owner == owner,
-            turns.c.status == "running",
-            turns.c.cancelled_by.is_not(None),
-        )
-        async with self._db.read() as conn:
-            return {row.id: row.cancelled_by for row in (await conn.execute(query)).all()}

@@ -100,3 +100,16 @@ class Artifact:
     container_file_id: str | None = None
     slack_file_id: str | None = None
     permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class StagedReply:
+    """One final message of a turn in the outbox: how it must look, and where it is."""
+
+    seq: int
+    """Its order among the turn's final messages."""
+    payload: dict[str, Any]
+    """The message as the chat surface renders it (opaque to the core)."""
+    ts: str | None = None
+    """The message it replaces or completes, when one was already posted."""
+    delivered: bool = False

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.core.records import Artifact, StoredFile, StoredTurn, ThreadFile, ThreadState, TurnOutcome
+from bot.core.records import (
+    Artifact,
+    StagedReply,
+    StoredFile,
+    StoredTurn,
+    ThreadFile,
+    ThreadState,
+    TurnOutcome,
+)
 from bot.core.turns import ThreadKey, Turn
 
 
@@ -75,11 +83,27 @@ class Turns(Protocol):
 
     async def interrupt_expired(self, *, except_owner: str | None = None) -> list[StoredTurn]: ...
 
+    async def claim_undelivered(self, owner: str, *, lease_s: float) -> list[StoredTurn]: ...
+
+    async def release(self, turn_id: int, *, owner: str) -> None: ...
+
     async def askers(self, thread_id: int) -> set[str]: ...
+
+    async def running(self, key: ThreadKey) -> StoredTurn | None: ...
 
     async def request_cancel(self, turn_id: int, *, by: str) -> bool: ...
 
     async def cancel_requests(self, owner: str) -> dict[int, str]: ...
+
+
+class Replies(Protocol):
+    """The outbox of final messages (see `store.replies.ReplyLog`)."""
+
+    async def stage(self, turn_id: int, replies: list[StagedReply]) -> None: ...
+
+    async def delivered(self, turn_id: int, seq: int, ts: str) -> None: ...
+
+    async def undelivered(self, turn_id: int) -> list[StagedReply]: ...
 
 
 class Artifacts(Protocol):
@@ -109,6 +133,9 @@ class Store(Protocol):
 
     @property
     def artifacts(self) -> Artifacts: ...
+
+    @property
+    def replies(self) -> Replies: ...
 
     @property
     def actions(self) -> Actions: ...
