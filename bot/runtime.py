@@ -35,10 +35,12 @@ from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
 from bot.slack.app import build_app
 from bot.slack.client import SlackApp, SlackClient, SocketMode, slack_client
+from bot.slack.delivery import SlackDelivery
 from bot.slack.downloads import FileRelay
 from bot.slack.front_door import start_http, web_app
 from bot.slack.reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
 from bot.slack.renderer import SlackRenderer
+from bot.slack.sessions import SessionSupport
 from bot.slack.surface import SlackSurface
 from bot.slack.uploads import SlackUploads
 from store import Store, open_store
@@ -92,18 +94,24 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             session,
             token=settings.slack_bot_token,
             allowed_hosts=settings.slack_file_hosts,
+            redirect_hosts=settings.slack_file_redirect_hosts,
             max_bytes=settings.max_file_bytes,
             uploader=engine,
             resolve=SlackFileResolver(slack),
         )
         history = SlackThreadHistory(slack, directory)
-        surface = SlackSurface(slack)
+        sessions = SessionSupport()
+        stack.push_async_callback(sessions.drain)  # after the worker drained its turns
+        surface = SlackSurface(slack, sessions)
         uploads = SlackUploads(slack, session)
+        delivery = SlackDelivery(slack, store.replies, sessions)
 
         def renderer(turn: Turn, turn_id: int) -> SlackRenderer:
             return SlackRenderer(
                 slack,
                 uploads=uploads,
+                delivery=delivery,
+                sessions=sessions,
                 key=turn.key,
                 user_id=turn.user_id,
                 turn_id=turn_id,
@@ -133,6 +141,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             report_interrupted=service.report_interrupted,
             cancel=lambda turn_id, by: service.cancel(turn_id, by=by),
             abandon=service.abandon,
+            replies=store.replies,
+            redeliver=delivery.redeliver,
             owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
             capacity=settings.max_concurrent_turns,
             lease_s=settings.lease_s,
@@ -144,7 +154,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface)
         app = build_app(settings, client=slack)
         handlers.register(app, intake, controls, drops)
-        await stack.enter_async_context(worker.started())
+        await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, intake, service, worker, store, slack)
 

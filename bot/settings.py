@@ -7,19 +7,19 @@ wrapped in `Secret`, whose repr never shows the value.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
-from bot.errors import ConfigError
+from bot.env_reader import EnvReader, Secret, is_loopback
 
-T = TypeVar("T")
+__all__ = ["Secret", "Settings", "is_loopback"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_FILE_HOSTS = ("files.slack.com",)
+# files-origin.slack.com: Enterprise Grid downloads redirect there and it needs the token.
+DEFAULT_FILE_HOSTS = ("files.slack.com", "files-origin.slack.com")
+# Slack's file CDN: the last hop of a download, presigned, no token (reports of 2026).
+DEFAULT_REDIRECT_HOSTS = ("*.slack-edge.com",)
 # Models are configuration. This default is the model OpenAI's current (2026) code-interpreter
 # guides use; set ANALYST_MODEL to change it.
 DEFAULT_MODEL = "gpt-5.5"
@@ -36,21 +36,6 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 Mode = Literal["http", "socket", "terminal"]
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A credential. `repr` and `str` hide it; call `reveal()` where the value is needed."""
-
-    _value: str = field(repr=False)
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -73,6 +58,10 @@ class Settings:
     """`SLACK_API_URL`: Web API base URL (tests point it at a fake)."""
     slack_file_hosts: tuple[str, ...] = DEFAULT_FILE_HOSTS
     """`SLACK_FILE_HOSTS`: hosts (optionally host:port) the bot token may be sent to."""
+    slack_file_redirect_hosts: tuple[str, ...] = DEFAULT_REDIRECT_HOSTS
+    """`SLACK_FILE_REDIRECT_HOSTS`: download redirects followed without the token (CDN)."""
+    slack_rate_scale: float = 1.0
+    """`SLACK_RATE_SCALE`: multiplies Slack's published rate limits the bot budgets for."""
     openai_base_url: str | None = None
     """`OPENAI_BASE_URL`: an OpenAI-compatible endpoint (Azure, a fake in tests)."""
     model: str = DEFAULT_MODEL
@@ -91,9 +80,10 @@ class Settings:
     """`ANALYST_STREAM_IDLE_TIMEOUT_S`: no model event for this long means the stream stalled."""
     rate_limit_wait_s: float = 60.0
     """`ANALYST_RATE_LIMIT_WAIT_S`: how long to wait out OpenAI rate limits before giving up."""
+    shutdown_grace_s: float = 20.0
+    """`ANALYST_SHUTDOWN_GRACE_S`: how long a stopping bot lets running turns finish."""
     lease_s: float = 30.0
-    """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal; a turn
-    whose worker died is taken over after this (renewed every third of it)."""
+    """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal."""
     log_level: str = "INFO"
     """`LOG_LEVEL`."""
 
@@ -104,7 +94,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, terminal: bool = False) -> Settings:
         """Build settings from `env`, or raise one `ConfigError` listing every problem."""
-        reader = _Reader(env)
+        reader = EnvReader(env)
         openai_key = reader.secret("OPENAI_API_KEY", required=True)
         common = _Common(
             openai_base_url=reader.url("OPENAI_BASE_URL"),
@@ -125,6 +115,9 @@ class Settings:
                 "ANALYST_RATE_LIMIT_WAIT_S", float, 60.0, low=0, high=600
             ),
             lease_s=reader.number("ANALYST_LEASE_S", float, 30.0, low=1, high=600),
+            shutdown_grace_s=reader.number(
+                "ANALYST_SHUTDOWN_GRACE_S", float, 20.0, low=0, high=3_600
+            ),
             log_level=reader.log_level("LOG_LEVEL"),
         )
         if terminal:
@@ -136,7 +129,9 @@ class Settings:
         _check_slack_mode(reader, app_token=app_token, signing_secret=signing_secret)
         port = reader.number("PORT", int, 3000, low=0, high=65_535)
         api_url = _with_slash(reader.url("SLACK_API_URL") or DEFAULT_SLACK_API_URL)
-        hosts = reader.hosts("SLACK_FILE_HOSTS")
+        hosts = reader.hosts("SLACK_FILE_HOSTS", DEFAULT_FILE_HOSTS)
+        redirect_hosts = reader.hosts("SLACK_FILE_REDIRECT_HOSTS", DEFAULT_REDIRECT_HOSTS)
+        rate_scale = reader.number("SLACK_RATE_SCALE", float, 1.0, low=0.1, high=100)
         reader.raise_if_problems()
         return cls(
             openai_api_key=_present(openai_key),
@@ -147,6 +142,8 @@ class Settings:
             port=port,
             slack_api_url=api_url,
             slack_file_hosts=hosts,
+            slack_file_redirect_hosts=redirect_hosts,
+            slack_rate_scale=rate_scale,
             **vars(common),
         )
 
@@ -165,11 +162,12 @@ class _Common:
     stream_idle_timeout_s: float
     rate_limit_wait_s: float
     lease_s: float
+    shutdown_grace_s: float
     log_level: str
 
 
 def _check_slack_mode(
-    reader: _Reader, *, app_token: Secret | None, signing_secret: Secret | None
+    reader: EnvReader, *, app_token: Secret | None, signing_secret: Secret | None
 ) -> None:
     if app_token is None and signing_secret is None:
         reader.problem(
@@ -191,95 +189,3 @@ def _present(secret: Secret | None) -> Secret:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback IPs (with or without a port)."""
-    name = urlsplit(f"//{host}").hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-class _Reader:
-    """Reads variables and collects every problem instead of stopping at the first."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-        self._problems: list[str] = []
-
-    def problem(self, text: str) -> None:
-        self._problems.append(text)
-
-    def raise_if_problems(self) -> None:
-        if self._problems:
-            raise ConfigError(self._problems)
-
-    def text(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
-
-    def secret(self, name: str, *, required: bool = False, prefix: str = "") -> Secret | None:
-        value = self.text(name)
-        if value is None:
-            if required:
-                self.problem(f"{name}: missing")
-            return None
-        if prefix and not value.startswith(prefix):
-            self.problem(f"{name}: must start with {prefix!r}")
-        return Secret(value)
-
-    def number(
-        self, name: str, kind: Callable[[str], T], default: T, *, low: float, high: float
-    ) -> T:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = kind(raw)
-        except ValueError:
-            self.problem(f"{name}: {raw!r} is not a number")
-            return default
-        if not low <= value <= high:  # type: ignore[operator]
-            self.problem(f"{name}: must be between {low:g} and {high:g}")
-        return value
-
-    def url(self, name: str) -> str | None:
-        raw = self.text(name)
-        if raw is None:
-            return None
-        parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            self.problem(f"{name}: {raw!r} is not an http(s) URL")
-            return None
-        if parts.scheme == "http" and not is_loopback(parts.netloc):
-            self.problem(f"{name}: plain http is only allowed for loopback hosts")
-        return raw
-
-    def hosts(self, name: str) -> tuple[str, ...]:
-        raw = self.text(name)
-        if raw is None:
-            return DEFAULT_FILE_HOSTS
-        hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
-        bad = [h for h in hosts if "/" in h or " " in h]
-        if bad or not hosts:
-            self.problem(f"{name}: expected comma-separated host names, got {raw!r}")
-        return hosts
-
-    def database_url(self, name: str) -> str:
-        raw = self.text(name)
-        if raw is None:
-            return "sqlite:///" + str(Path.cwd() / "slack-analyst.db")
-        if not raw.startswith(("sqlite", "postgresql", "postgres://")):
-            self.problem(f"{name}: only sqlite:///… and postgresql://… URLs are supported")
-        return raw
-
-    def log_level(self, name: str) -> str:
-        raw = (self.text(name) or "INFO").upper()
-        if raw not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            self.problem(f"{name}: must be DEBUG, INFO, WARNING or ERROR")
-            return "INFO"
-        return raw

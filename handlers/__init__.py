@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from handlers.actions import Controls
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
-EVENT_TYPES = ("app_mention", "message", "app_home_opened")
+EVENT_TYPES = ("app_mention", "message", "app_home_opened", "agent_session_stopped")
 
 
 class Intake(Protocol):
@@ -49,8 +49,9 @@ class Drops(Protocol):
 
 
 def register(app: AsyncApp, intake: Intake, controls: Controls, drops: Drops) -> None:
-    from handlers import actions, home, questions
+    from handlers import actions, home, questions, sessions
 
     questions.register(app, intake, drops)
     home.register(app, intake)
     actions.register(app, controls)
+    sessions.register(app, controls)

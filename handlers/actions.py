@@ -30,6 +30,8 @@ class Controls(Protocol):
         self, key: ThreadKey, *, message_ts: str, user_id: str, file_id: str, question: str
     ) -> None: ...
 
+    async def session_stopped(self, key: ThreadKey, user_id: str) -> None: ...
+
 
 def _turn_id(value: Any) -> int | None:
     text = str(value or "")

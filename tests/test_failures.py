@@ -393,23 +393,3 @@ async def test_a_refused_file_stops_its_siblings_download_at_once(bot: BotUnderT
     finally:
         bot.slack.faults.release(slow["id"])
     assert [f.filename for f in bot.openai.files.values()] == []
-
-
-async def test_a_slack_failure_closes_the_model_stream_before_the_error_reply(
-    bot: BotUnderTest,
-) -> None:
-    """When writing the answer fails, the model's stream is closed at once (it would go on
-    generating, and costing, while the error is reported)."""
-    bot.openai.model.enqueue(ScriptedTurn(text="word " * 200, text_deltas=40, delta_delay=0.1))
-    bot.slack.faults.disable_streaming()
-    bot.slack.faults.error("chat.postMessage", "channel_not_found", times=1)
-    bot.slack.faults.delay("chat.postMessage", 0.5)  # the error reply takes a moment
-    sent = await bot.mention("write a lot")
-    turn = await bot.finished(sent.ts)
-    assert turn.error_code == "internal"
-    [response_id] = list(bot.openai.responses)
-    [reply] = [
-        c for c in bot.slack.calls_to("chat.postMessage") if c.ok and ":warning:" in str(c.args)
-    ]
-    assert response_id in bot.openai.closed_at, "the model's stream was left open"
-    assert bot.openai.closed_at[response_id] < reply.time

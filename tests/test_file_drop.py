@@ -72,8 +72,10 @@ async def test_each_dataset_gets_a_profile_and_three_questions(
     assert all(
         b["action_id"] == ACTION_SUGGESTION and len(b["text"]["text"]) <= 75 for b in buttons
     )
-    tables = [b for b in message.blocks if b["type"] == "table"]
-    assert len(tables) == 2  # the columns, then sample rows
+    assert [b["type"] for b in message.blocks].count("table") == 1  # one per message
+    await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("C0GENERAL", sent.ts)) == 2)
+    sample = bot.slack.bot_messages("C0GENERAL", sent.ts)[-1]
+    assert [b["type"] for b in sample.blocks or []].count("table") == 1  # the sample rows
     assert bot.openai.requests == []  # no AI cost for a quick look
     assert await bot.runtime.store.threads.is_engaged(bot.turn_key(sent.ts))
 

@@ -73,6 +73,13 @@ def _sample_event(subscription: str) -> dict:
         )
     elif subscription == "app_home_opened":
         event = slack_events.app_home_opened("U0ALICE", "D0DM")
+    elif subscription == "agent_session_stopped":
+        event = slack_events.agent_session_stopped(
+            channel="C0GENERAL",
+            thread_ts="1700000000.000100",
+            user="U0ALICE",
+            streaming_message_ts=[],
+        )
     else:
         event = slack_events.message(
             user="U0ALICE",

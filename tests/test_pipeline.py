@@ -54,11 +54,15 @@ async def test_mention_with_csv_streams_answer_and_posts_the_chart(bot: BotUnder
     turn = await bot.finished(sent.ts)
     assert turn.status == "done", turn.error_code
 
-    # Status shown at once, cleared at the end.
-    statuses = [s.status for s in bot.slack.status_history("C0GENERAL", sent.ts)]
-    assert statuses[0]
-    assert any("fortune-style-1000-synthetic.csv" in s for s in statuses)
-    assert statuses[-1] == ""
+    # The thread's agent session: processing at once (Slack's Stop button shows), titled
+    # after the question, active again at the end; the file read shows as a step.
+    session = bot.slack.session("C0GENERAL", sent.ts)
+    assert session is not None
+    assert [change.status for change in session.history] == ["processing", "active"]
+    assert session.title == "top 10 companies by revenue, as a chart"
+    assert not bot.slack.status_history("C0GENERAL", sent.ts)  # no status texts needed
+    [stream] = [m for m in bot.slack.bot_messages("C0GENERAL", sent.ts) if m.is_stream]
+    assert "Reading fortune-style-1000-synthetic.csv" in str(stream.stream.tasks)
 
     # The answer is in the thread under the mention, and was streamed.
     replies = bot.slack.bot_messages("C0GENERAL", sent.ts)

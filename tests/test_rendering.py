@@ -38,21 +38,25 @@ async def test_without_native_streaming_the_answer_arrives_through_updates(
     assert not message.is_stream
     times = [edit.time for edit in message.edits]
     assert len(times) >= 1  # it grew in place
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert all(gap >= 0.95 for gap in gaps), gaps  # at most one update per second
+    gaps = [b - a for a, b in zip(times, times[1:-1], strict=False)]  # the last is the final
+    assert all(gap >= 0.95 for gap in gaps), gaps  # interim updates at most once a second
 
 
-async def test_a_stream_that_expires_falls_back_without_losing_text(bot: BotUnderTest) -> None:
+async def test_a_stream_that_expires_continues_in_a_new_message_without_losing_text(
+    bot: BotUnderTest,
+) -> None:
     bot.slack.stream_idle_timeout = 0.3  # appends come a second apart: the stream expires
     text = "Opening words. " + "More analysis follows here. " * 10
     bot.openai.model.enqueue(ScriptedTurn(text=text, text_deltas=4, delta_delay=0.5))
     sent = await bot.mention("slow answer")
     turn = await bot.finished(sent.ts)
     assert turn.status == "done"
-    assert answer_texts(bot, sent.ts) == [text]
+    texts = answer_texts(bot, sent.ts)
+    assert len(texts) >= 2  # what the stream showed stays; the rest is a new message
+    assert "".join(t.split("\n")[0] for t in texts).replace(" ", "") == text.replace(" ", "")
     errors = [c.error for c in bot.slack.calls if c.method.startswith("chat.") and not c.ok]
     assert "message_not_in_streaming_state" in errors
-    assert bot.slack.calls_to("chat.update")
+    assert not [c for c in bot.slack.calls if c.error == "streaming_state_conflict"]
 
 
 async def test_a_30000_character_answer_arrives_complete_across_messages(

@@ -24,7 +24,9 @@ def test_valid_http_settings() -> None:
     assert settings.mode == "http"
     assert settings.port == 3000
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert settings.slack_file_hosts == ("files.slack.com",)
+    assert settings.slack_file_hosts == ("files.slack.com", "files-origin.slack.com")
+    assert settings.slack_file_redirect_hosts == ("*.slack-edge.com",)
+    assert settings.slack_rate_scale == 1.0
     assert settings.database_url.startswith("sqlite:///")
     assert settings.max_file_bytes == 100 * 1024 * 1024
 

@@ -80,13 +80,13 @@ class Answerer:
 
     async def answer(self, stored: StoredTurn, renderer: Renderer, record: TurnRecord) -> None:
         turn = stored.turn
+        thread = await self._store.threads.get(stored.thread_id)
+        first = thread.conversation_id is None
+        if first:  # the thread's first question names it
+            await renderer.title(turn.text or wording.DEFAULT_TITLE)
         await renderer.status(wording.STATUS_THINKING)
         if turn.source == "suggestion":  # asked with a button: show what is being answered
             await renderer.show(TextDelta(wording.SUGGESTED_QUESTION.format(question=turn.text)))
-        thread = await self._store.threads.get(stored.thread_id)
-        first = thread.conversation_id is None
-        if first and turn.channel_type == "im":
-            await renderer.title(turn.text or wording.DEFAULT_TITLE)
         # The thread's first turn in an existing thread reads what was said before.
         gather = turn.gather_context or (first and turn.message_ts != turn.key.thread_ts)
         prior = await self._prior(turn) if gather else []

@@ -57,6 +57,17 @@ class TurnControls:
             # Running in another process: its worker sees the request at its next check.
             await self._store.turns.request_cancel(turn_id, by=user_id)
 
+    async def session_stopped(self, key: ThreadKey, user_id: str) -> None:
+        """Slack's own Stop button: stop the thread's running turn (whatever it is doing),
+        which then says who stopped it; with nothing running, end the session's spinner."""
+        running = await self._store.turns.running(key)
+        if running is None:
+            await self._notices.idle(key)
+            return
+        logger.info("turn %s stopped from Slack by %s", running.id, user_id)
+        if not self._service.cancel(running.id, by=user_id):
+            await self._store.turns.request_cancel(running.id, by=user_id)
+
     async def show_code(self, turn_id: int, user_id: str) -> None:
         """Post the Python the turn ran, as a `.py` file, from the turn's record."""
         stored = await self._store.turns.get(turn_id)

@@ -113,10 +113,26 @@ class Paginator:
         self.soft, self.hard, self.marker = soft, hard, marker
         self.page = ""
         self.pages = 1
+        self._full = False
+
+    def turn_page(self) -> None:
+        """Start a new page now (its first content is not text, e.g. a second table)."""
+        self.page, self._full = "", False
+        self.pages += 1
+
+    def occupy(self, chars: int) -> None:
+        """Count `chars` of content that is not text (a table) on the current page; text
+        that comes after a page filled up this way starts the next page."""
+        self.page += "\x00" * chars
+        self._full = len(self.page) >= self.soft
 
     def feed(self, text: str) -> list[Piece]:
         pieces: list[Piece] = []
         new_page = False
+        if text and self._full:  # a table filled the page: text continues on the next
+            text = (self.marker + "\n\n" if self.marker else "") + text
+            self.page, self._full, new_page = "", False, True
+            self.pages += 1
         while text:
             if len(self.page) + len(text) <= self.soft:
                 cut = len(text)

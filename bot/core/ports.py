@@ -55,7 +55,7 @@ class AnswerView(Protocol):
         ...
 
     async def title(self, text: str) -> None:
-        """Name the conversation after its first question."""
+        """Name the conversation after its first question (called before the first status)."""
         ...
 
     async def status(self, text: str, loading: Sequence[str] = ()) -> None: ...
@@ -122,6 +122,10 @@ class Notices(Protocol):
 
     async def suggest_prompts(self, channel_id: str) -> None:
         """Pin suggested first questions in a Messages tab."""
+        ...
+
+    async def idle(self, key: ThreadKey) -> None:
+        """Nothing runs in the thread: end a status (agent session) left showing work."""
         ...
 
 

@@ -22,12 +22,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.core.records import StoredTurn, TurnOutcome
-from bot.core.storage import Turns
+from bot.core.storage import Replies, Turns
 
 logger = logging.getLogger(__name__)
 
 Runner = Callable[[StoredTurn], Awaitable[TurnOutcome]]
 Reporter = Callable[[StoredTurn], Awaitable[None]]
+Redeliverer = Callable[[StoredTurn], Awaitable[bool]]
+"""Delivers what an answered turn staged; True when that was an error reply."""
 Canceller = Callable[[int, str], bool]
 Abandoner = Callable[[int], bool]
 INTERRUPTED = TurnOutcome(status="interrupted", error_code="interrupted")
@@ -43,6 +45,8 @@ class Worker:
         report_interrupted: Reporter,
         cancel: Canceller,
         abandon: Abandoner,
+        replies: Replies,
+        redeliver: Redeliverer,
         owner: str,
         capacity: int,
         lease_s: float = 30.0,
@@ -53,6 +57,8 @@ class Worker:
         self._report_interrupted = report_interrupted
         self._cancel = cancel
         self._abandon = abandon
+        self._replies = replies
+        self._redeliver = redeliver
         self.owner = owner
         self._capacity = capacity
         self._lease_s = lease_s
@@ -132,15 +138,42 @@ class Worker:
                 (outcome.timings or {}).get("total_s", 0.0),
             )
         except asyncio.CancelledError:
-            # Shutting down: a turn that ran to its end keeps its outcome; one cut short is
-            # recorded (and reported) as interrupted.
-            await asyncio.shield(self._record_once(stored, outcome or INTERRUPTED))
+            # Shutting down: a turn that ran to its end keeps its outcome; one whose answer
+            # is staged but not yet in Slack is handed over (delivered after a restart, or
+            # by another worker); one cut short is recorded (and reported) as interrupted.
+            await asyncio.shield(self._stopped(stored, outcome))
             raise
         finally:
             self._tasks.pop(stored.id, None)
             self._leases.pop(stored.id, None)
             self._settled.discard(stored.id)
             self.wake()  # the thread's next turn may now run
+
+    async def _stopped(self, stored: StoredTurn, outcome: TurnOutcome | None) -> None:
+        if outcome is None and await self._replies.undelivered(stored.id):
+            await self._turns.release(stored.id, owner=self.owner)
+            logger.info("turn %s handed over with its answer staged", stored.id)
+            return
+        await self._record_once(stored, outcome or INTERRUPTED)
+
+    async def _deliver_one(self, stored: StoredTurn) -> None:
+        """An answered turn whose worker stopped before Slack took its replies."""
+        logger.info("turn %s: delivering what it staged", stored.id)
+        try:
+            failed = await self._redeliver(stored)
+            outcome = TurnOutcome(
+                status="failed" if failed else "done",
+                error_code="delivered_late" if failed else None,
+            )
+            await self._record(stored, outcome)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._turns.release(stored.id, owner=self.owner))
+            raise
+        finally:
+            self._tasks.pop(stored.id, None)
+            self._leases.pop(stored.id, None)
+            self._settled.discard(stored.id)
+            self.wake()
 
     async def _record(self, stored: StoredTurn, outcome: TurnOutcome) -> None:
         """Record the outcome, retrying until the store takes it (the lease is kept
@@ -180,6 +213,13 @@ class Worker:
             # Cancel buttons pressed on another replica.
             for turn_id, by in (await self._turns.cancel_requests(self.owner)).items():
                 self._cancel(turn_id, by)
+        sent = time.monotonic()
+        for stored in await self._turns.claim_undelivered(self.owner, lease_s=self._lease_s):
+            self._leases[stored.id] = sent + self._lease_s
+            self._settled.add(stored.id)  # answered: never abandoned, only delivered
+            task = asyncio.create_task(self._deliver_one(stored), name=f"deliver-{stored.id}")
+            task.add_done_callback(_log_failure)
+            self._tasks[stored.id] = task
         for stored in await self._turns.interrupt_expired(except_owner=self.owner):
             logger.warning("turn %s was interrupted (its worker stopped)", stored.id)
             await self._report_interrupted(stored)

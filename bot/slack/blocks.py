@@ -23,6 +23,7 @@ ACTION_SUGGESTION = "analyst_suggestion"
 
 TABLE_MAX_ROWS = 100
 TABLE_MAX_COLUMNS = 20
+TABLE_MAX_CHARS = 10_000  # of cells, per message
 _STEP_ICONS = {"pending": "○", "in_progress": "⏳", "complete": "✓", "error": "✗"}
 
 
@@ -70,7 +71,16 @@ def table(rows: Sequence[Sequence[str]]) -> Block:
 
 
 def fits_table(rows: Sequence[Sequence[str]]) -> bool:
-    return 0 < len(rows) <= TABLE_MAX_ROWS and max(len(r) for r in rows) <= TABLE_MAX_COLUMNS
+    """Within a `table` block's limits: rows, columns, and 10,000 characters of cells."""
+    return (
+        0 < len(rows) <= TABLE_MAX_ROWS
+        and max(len(r) for r in rows) <= TABLE_MAX_COLUMNS
+        and table_chars(rows) <= TABLE_MAX_CHARS
+    )
+
+
+def table_chars(rows: Sequence[Sequence[str]]) -> int:
+    return sum(len(cell) for row in rows for cell in row)
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:

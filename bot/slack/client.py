@@ -1,10 +1,21 @@
-"""The Slack Web API client every part shares, and Socket Mode.
+"""The Slack Web API client every part shares, scheduled by the workspace's budget, and
+Socket Mode.
 
-Bolt copies the client's retry handlers into each request's client, so configuring them here
-covers every Slack call the bot makes.
+`ScheduledSlack` routes every limited method through the workspace's `SlackBudget` (see
+`bot.slack.budget`): a call waits for its token in priority order (set with `at(priority)`
+around the call), and a 429 is a signal to slow down — the bucket is emptied until
+`Retry-After` and the call is made again, except interim calls, which give up at once so
+their caller can coalesce them into a later write. Calls that paid for their token already
+(`prepaid()`, after `budget.try_take`) skip the wait.
 """
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -12,19 +23,47 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.settings import Secret, Settings
+from bot.slack.budget import Priority, SlackBudget
 
-SlackClient = AsyncWebClient
+logger = logging.getLogger(__name__)
+
 SlackApp = AsyncApp
 # What a Slack call can fail with once the client's retry handlers gave up: an API error
-# (`ok: false`, a 429 past its retries), a transport error, a timeout. Calls that only
+# (`ok: false`, an interim call's 429), a transport error, a timeout. Calls that only
 # accompany the work (status, title, Cancel control, notices, reads) catch these and go on.
 SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)
+DEFAULT_RETRY_AFTER_S = 1.0
+
+_priority: contextvars.ContextVar[Priority] = contextvars.ContextVar(
+    "slack_priority", default=Priority.INTERIM
+)
+_prepaid: contextvars.ContextVar[bool] = contextvars.ContextVar("slack_prepaid", default=False)
+
+
+@contextlib.contextmanager
+def at(priority: Priority) -> Iterator[None]:
+    """Slack calls made inside the block wait for their tokens at this priority."""
+    token = _priority.set(priority)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+@contextlib.contextmanager
+def prepaid() -> Iterator[None]:
+    """The call inside the block already took its token (`budget.try_take`)."""
+    token = _prepaid.set(True)
+    try:
+        yield
+    finally:
+        _prepaid.reset(token)
 
 
 def failure_code(error: BaseException) -> str:
@@ -35,19 +74,78 @@ def failure_code(error: BaseException) -> str:
     return type(error).__name__
 
 
-def slack_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """The Slack Web API client (one per process, on the shared aiohttp session)."""
+def is_rate_limited(error: BaseException) -> bool:
+    return isinstance(error, SlackApiError) and error.response.status_code == 429
+
+
+class ScheduledSlack(AsyncWebClient):
+    """An `AsyncWebClient` whose limited calls spend the workspace's budget."""
+
+    def __init__(self, *args: Any, budget: SlackBudget, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = budget
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        if not self.budget.limited(api_method):
+            return await super().api_call(api_method, **kwargs)
+        channel = _channel(kwargs)
+        level, paid = _priority.get(), _prepaid.get()
+        _prepaid.set(False)  # the token pays for one call
+        while True:
+            if not paid:
+                await self.budget.take(api_method, channel, level)
+            paid = False
+            try:
+                return await super().api_call(api_method, **kwargs)
+            except SlackApiError as error:
+                if not is_rate_limited(error):
+                    raise
+                retry_after = _retry_after(error)
+                self.budget.refuse(api_method, channel, retry_after)
+                logger.info("%s: 429, next try in %.1fs", api_method, retry_after)
+                if level is Priority.INTERIM:
+                    raise
+
+
+def _channel(kwargs: dict[str, Any]) -> str | None:
+    for part in ("json", "data", "params"):
+        body = kwargs.get(part)
+        if isinstance(body, dict):
+            channel = body.get("channel") or body.get("channel_id")
+            if channel:
+                return str(channel)
+    return None
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = error.response.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_RETRY_AFTER_S
+
+
+def slack_client(settings: Settings, session: aiohttp.ClientSession) -> ScheduledSlack:
+    """The Slack Web API client (one per process, on the shared aiohttp session). Rate
+    limits are the budget's to handle, so no rate-limit retry handler sleeps in calls."""
     token = settings.slack_bot_token
-    return AsyncWebClient(
+    return ScheduledSlack(
         token=token.reveal() if token else None,
         base_url=settings.slack_api_url,
         session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=1),
         ],
+        budget=SlackBudget(scale=settings.slack_rate_scale),
     )
+
+
+SlackClient = ScheduledSlack
 
 
 class SocketMode:

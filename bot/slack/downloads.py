@@ -40,6 +40,7 @@ class FileRelay:
         *,
         token: Secret,
         allowed_hosts: tuple[str, ...],
+        redirect_hosts: tuple[str, ...] = (),
         max_bytes: int,
         uploader: Uploader,
         resolve: Resolver,
@@ -47,6 +48,7 @@ class FileRelay:
         self._session = session
         self._token = token
         self._allowed = tuple(h.lower() for h in allowed_hosts)
+        self._redirects = tuple(h.lower() for h in redirect_hosts)
         self._max_bytes = max_bytes
         self._uploader = uploader
         self._resolve = resolve
@@ -75,23 +77,29 @@ class FileRelay:
 
     def allowed(self, url: str) -> bool:
         """The bot token may go to this URL: https on an allowed host (http only on loopback)."""
-        parts = urlsplit(url)
-        host, netloc = (parts.hostname or "").lower(), parts.netloc.lower()
-        if host not in self._allowed and netloc not in self._allowed:
-            return False
-        return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(netloc))
+        return _matches(url, self._allowed)
+
+    def redirect_allowed(self, url: str) -> bool:
+        """A download may be redirected here and followed without the token (a presigned
+        CDN URL): https on a redirect host (`*.example.com` matches its subdomains)."""
+        return _matches(url, self._redirects)
 
     async def _download(
         self, file: SlackFile, sink: IO[bytes], *, limit: int | None = None
     ) -> tuple[int, str]:
+        """GET the file: the token only to Slack's file hosts; a redirect to its CDN is
+        followed without it; any other host is refused (and never contacted)."""
         url = file.download_url or ""
-        for _ in range(_MAX_REDIRECTS + 1):
-            if not self.allowed(url):
+        for hop in range(_MAX_REDIRECTS + 1):
+            if self.allowed(url):
+                headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+            elif hop and self.redirect_allowed(url):
+                headers = {}
+            else:
                 logger.warning(
-                    "refused to send the bot token to %s (file %s)", urlsplit(url).netloc, file.id
+                    "refused to download %s from %s", file.id, urlsplit(url).netloc or "nowhere"
                 )
                 raise FileNotDownloadable("download host not allowed", name=file.name)
-            headers = {"Authorization": f"Bearer {self._token.reveal()}"}
             async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
@@ -145,3 +153,13 @@ def _write(sink: IO[bytes], digest: hashlib._Hash, data: bytes) -> None:
 def _looks_like_html(head: bytes) -> bool:
     start = head[:512].lstrip().lower()
     return start.startswith((b"<!doctype html", b"<html"))
+
+
+def _matches(url: str, hosts: tuple[str, ...]) -> bool:
+    parts = urlsplit(url)
+    host, netloc = (parts.hostname or "").lower(), parts.netloc.lower()
+    listed = any(
+        entry in (host, netloc) or (entry.startswith("*.") and host.endswith(entry[1:]))
+        for entry in hosts
+    )
+    return listed and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(netloc)))

@@ -1,27 +1,32 @@
 """`AnswerPages`: the answer's text as Slack messages, while it grows.
 
 Text is held back where a link or a ping may be incomplete, Markdown tables become `table`
-blocks (or a CSV file when too big for one), and long answers are paged into several
-messages (never truncated). Each page is one `MessageWriter`. Model output is defused.
+blocks (one per message, as Slack allows; a CSV file when too big for one), and long
+answers are paged into several messages (never truncated). Each page is one
+`MessageWriter`; a full page is closed in the background (the model's stream is never kept
+waiting for Slack) and the next page is only posted once the previous one has its place in
+the thread, so pages keep their order. Model output is defused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot import wording
 from bot.core.events import ProducedFile, Step
 from bot.core.markdown import LinkHolder, Paginator, defuse, hide_links, linked_paths, rewrite_links
 from bot.core.tables import Table, TableCutter, spreadsheet_safe
 from bot.core.turns import ThreadKey
-from bot.slack.blocks import Block, fits_table, table
+from bot.slack.blocks import Block, fits_table, table, table_chars
+from bot.slack.client import SLACK_FAILURES, ScheduledSlack, failure_code
+from bot.slack.message_calls import MessageCalls
+from bot.slack.message_render import Rendering
 from bot.slack.writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -34,11 +39,11 @@ def shown(raw: str) -> str:
 
 
 class AnswerPages:
-    """The messages of one answer; `on_reply` is told when a new message is posted."""
+    """The messages of one answer."""
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        client: ScheduledSlack,
         *,
         key: ThreadKey,
         user_id: str,
@@ -46,7 +51,7 @@ class AnswerPages:
         interval: float,
         soft_limit: int,
         hard_limit: int,
-        on_reply: Callable[[], None],
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._key = key
@@ -54,13 +59,15 @@ class AnswerPages:
         self._native = native
         self._interval = interval
         self._limits = (soft_limit, hard_limit)
-        self._on_reply = on_reply
+        self._metadata = metadata
         self.table_files: list[ProducedFile] = []
         """Tables too big for a block, to be attached as CSV files."""
+        self._closing: list[asyncio.Task[bool]] = []
         self.reset()
 
     def reset(self) -> None:
         """Start over with no messages (the text shown so far stays in Slack)."""
+        self._round = getattr(self, "_round", -1) + 1  # page numbers stay unique per turn
         self._holder = LinkHolder()
         self._tables = TableCutter()
         soft, hard = self._limits
@@ -73,7 +80,7 @@ class AnswerPages:
 
     @property
     def has_output(self) -> bool:
-        return any(w.text for w in self._writers)
+        return any(w.page.text for w in self._writers)
 
     @property
     def started(self) -> bool:
@@ -83,33 +90,64 @@ class AnswerPages:
         await self._text(self._holder.feed(delta))
 
     async def step(self, step: Step) -> None:
-        writer = self._writer()
-        await self._tracked(writer, writer.step(step))
+        await self._writer().step(step)
 
-    async def finish(self, note: str | None, controls: Sequence[Block]) -> None:
-        """Write what is held back (and `note`), end every message, `controls` last."""
+    async def complete(self, note: str | None = None) -> None:
+        """Everything held back (and `note`) is now written into the pages."""
         await self._text(self._holder.flush(), final=True)
         if note:
             await self._text(("\n\n" if self.has_output else "") + note, final=True)
-        for writer in self._writers[:-1]:
-            await self._tracked(writer, writer.close())
-        if self._writers:
-            last = self._writers[-1]
-            await self._tracked(last, last.close(controls=controls))
+
+    def unfinished(self, controls: Sequence[Block]) -> list[tuple[int, str | None, Rendering]]:
+        """How each page still to be finished must look: (its number, the message it
+        completes if one exists, its content); the last page carries `controls`."""
+        last, unfinished = len(self._writers) - 1, []
+        for i, writer in enumerate(self._writers):
+            if not writer.closed:
+                page, part = writer.page, writer.page.current
+                ending = controls if i == last else ()
+                rendering = page.render(part, page.whole(part), ending, shown)
+                unfinished.append((self._number(i), part.ts, rendering))
+        return unfinished
+
+    def posted(self) -> list[tuple[int, str]]:
+        """(number, last message ts) of every page in the thread."""
+        return [
+            (self._number(i), ts)
+            for i, writer in enumerate(self._writers)
+            if (ts := writer.last_ts) is not None
+        ]
+
+    def _number(self, index: int) -> int:
+        return self._round * 1000 + index
+
+    async def finish(
+        self, note: str | None, controls: Sequence[Block], *, session_status: str | None = None
+    ) -> bool:
+        """End every message, in order, `controls` under the last. True when
+        `session_status` went with the final write."""
+        await self.complete(note)
+        await self._closed_in_order()
+        applied = False
+        for i, writer in enumerate(self._writers):
+            last = i == len(self._writers) - 1
+            applied = await writer.close(
+                controls=controls if last else (), session_status=session_status if last else None
+            )
+        return applied
 
     async def fail_open_steps(self) -> None:
         for writer in self._writers:
-            await writer.fail_open_steps()
+            writer.page.fail_open_steps()
 
     async def close(self) -> None:
         """End every message still open (best effort)."""
+        await self._closed_in_order()
         for writer in self._writers:
             try:
-                await self._tracked(writer, writer.close())
-            except SlackApiError as error:
-                logger.warning(
-                    "closing a message in %s failed: %s", self._key, error.response.get("error")
-                )
+                await writer.close()
+            except SLACK_FAILURES as error:
+                logger.warning("closing a message in %s failed: %s", self._key, failure_code(error))
 
     async def relink(self, links: Mapping[str, str]) -> None:
         """Point the posted text's sandbox links at the uploaded files."""
@@ -118,30 +156,38 @@ class AnswerPages:
             return defuse(rewrite_links(raw, links, missing=wording.FILE_MISSING_NOTE))
 
         for writer in self._writers:
-            if linked_paths(writer.text):
+            if linked_paths(writer.page.text):
                 await writer.redisplay(linked)
 
     # Internals -------------------------------------------------------------------------
 
-    async def _tracked(self, writer: MessageWriter, write: Awaitable[None]) -> None:
-        """Run a write; note it when it posted the writer's message (a reply)."""
-        before = writer.ts
-        await write
-        if before is None and writer.ts is not None:
-            self._on_reply()
+    async def _closed_in_order(self) -> None:
+        closing, self._closing = self._closing, []
+        for task in closing:
+            await task
 
     def _writer(self, *, new_page: bool = False) -> MessageWriter:
+        if self._writers and new_page:
+            # Closed in the background: its final write waits for budget, the answer goes on.
+            full = self._writers[-1]
+            self._closing.append(asyncio.create_task(full.close(), name="slack-page-close"))
         if new_page or not self._writers:
+            metadata = {**self._metadata, "page": len(self._writers)} if self._metadata else None
             self._writers.append(
                 MessageWriter(
                     self._client,
-                    channel=self._key.channel_id,
-                    thread_ts=self._key.thread_ts,
-                    recipient_user_id=self._user_id,
-                    recipient_team_id=self._key.team_id,
+                    MessageCalls(
+                        self._client,
+                        channel=self._key.channel_id,
+                        thread_ts=self._key.thread_ts,
+                        recipient_user_id=self._user_id,
+                        recipient_team_id=self._key.team_id,
+                    ),
                     display=shown,
                     native=self._native,
                     interval=self._interval,
+                    metadata=metadata,
+                    after=self._writers[-1] if self._writers else None,
                 )
             )
         return self._writers[-1]
@@ -158,11 +204,7 @@ class AnswerPages:
 
     async def _paged(self, text: str) -> None:
         for piece in self._paginator.feed(text):
-            if piece.new_page and self._writers:
-                await self._tracked(self._writers[-1], self._writers[-1].close())
-            writer = self._writer(new_page=piece.new_page)
-            update = writer.append(piece.text)
-            await (update if writer.ts else self._tracked(writer, update))
+            await self._writer(new_page=piece.new_page).add(piece.text)
 
     async def _table(self, found: Table) -> None:
         rows = [[shown(cell) for cell in row] for row in found.rows]
@@ -175,11 +217,13 @@ class AnswerPages:
                 )
             )
             return
-        if self._writers and self._writers[-1].block_count >= MAX_BLOCKS_PER_PAGE:
-            await self._tracked(self._writers[-1], self._writers[-1].close())
-            self._writer(new_page=True)
         writer = self._writer()
-        await self._tracked(writer, writer.add_block(table(rows)))
+        if writer.page.table_count or writer.page.block_count >= MAX_BLOCKS_PER_PAGE:
+            # Slack allows one table block per message: this one starts the next page.
+            self._paginator.turn_page()
+            writer = self._writer(new_page=True)
+        await writer.add(table(rows))
+        self._paginator.occupy(table_chars(rows))
 
 
 def _csv_file(name: str, rows: Sequence[Sequence[str]]) -> ProducedFile:

@@ -21,8 +21,9 @@ from bot.slack.blocks import (
 
 def profile_blocks(
     profile: DataProfile, *, file_id: str, questions: Sequence[str], summary: str
-) -> list[Block]:
-    """A file's local profile: summary, columns, sample rows, suggested questions.
+) -> list[list[Block]]:
+    """A file's local profile as messages: summary, columns and suggested questions, then
+    sample rows (Slack allows one table block per message).
 
     Names, headers and cells come from the file: everything shown is defused."""
     columns = profile.columns[: TABLE_MAX_ROWS - 1]
@@ -34,12 +35,6 @@ def profile_blocks(
         markdown(defuse(summary)),
         table(column_rows),
     ]
-    shown = profile.columns[:8]
-    if profile.sample_rows and shown:
-        sample = [[defuse(c.name[:40]) for c in shown]] + [
-            [defuse(cell[:40]) for cell in row[: len(shown)]] for row in profile.sample_rows[:5]
-        ]
-        blocks.append(table(sample))
     if questions:
         blocks.append(
             {
@@ -51,7 +46,17 @@ def profile_blocks(
                 ],
             }
         )
-    return blocks
+    messages = [blocks]
+    shown = profile.columns[:8]
+    if profile.sample_rows and shown:
+        sample = [[defuse(c.name[:40]) for c in shown]] + [
+            [defuse(cell[:40]) for cell in row[: len(shown)]] for row in profile.sample_rows[:5]
+        ]
+        messages.append([markdown(SAMPLE_ROWS), table(sample)])
+    return messages
+
+
+SAMPLE_ROWS = "*Sample rows*"
 
 
 def plain_long(text: str, limit: int) -> dict[str, Any]:

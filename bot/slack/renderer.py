@@ -1,18 +1,18 @@
 """`SlackRenderer`: the one place a turn's answer is posted to Slack.
 
-The status indicator shows what the bot is doing; text streams into the thread as it
-arrives (`AnswerPages`: paged, tables as blocks, defused); code runs and file reads appear as
-progress steps; `sandbox:` links are held back until the files they point to are posted. A
-Cancel control is shown while code runs; the finished answer carries Show code and feedback,
-a failure a Retry button. The status indicator is always cleared by `close()`.
+The thread's agent session (or, where Slack refuses sessions, a status text) shows that the
+bot works; text streams into the thread as it arrives (`AnswerPages`: paged, tables as
+blocks, defused, never waiting on Slack); code runs and file reads appear as progress steps;
+`sandbox:` links are held back until the files they point to are posted. The final answer and
+error replies go through the outbox (`SlackDelivery`): staged, then written at the highest
+priority. The answer carries Show code and feedback, a failure a Retry button. A Cancel
+control is shown while code runs only where Slack's own Stop button is missing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import wording
 from bot.core.events import (
@@ -26,10 +26,15 @@ from bot.core.events import (
     TextDelta,
 )
 from bot.core.markdown import defuse, first_meaningful_line, log_summary
+from bot.core.records import StagedReply
 from bot.core.turns import ThreadKey
-from bot.slack.blocks import answer_controls, cancel_message, retry_controls
-from bot.slack.client import SLACK_FAILURES, failure_code
+from bot.slack.blocks import Block, answer_controls, cancel_message, markdown, retry_controls
+from bot.slack.budget import Priority
+from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code, prepaid
+from bot.slack.delivery import ERROR_SEQ, SlackDelivery
+from bot.slack.message_render import as_message
 from bot.slack.pages import AnswerPages
+from bot.slack.sessions import ACTIVE, SessionSupport, ThreadStatus
 from bot.slack.uploads import SlackUploads, Upload
 
 logger = logging.getLogger(__name__)
@@ -40,9 +45,11 @@ class SlackRenderer:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        client: ScheduledSlack,
         *,
         uploads: SlackUploads,
+        delivery: SlackDelivery,
+        sessions: SessionSupport,
         key: ThreadKey,
         user_id: str,
         turn_id: int,
@@ -53,11 +60,16 @@ class SlackRenderer:
     ) -> None:
         self._client = client
         self._uploads = uploads
+        self._delivery = delivery
         self._key = key
         self._turn_id = turn_id
-        self._status = ""
+        self._sessions = sessions
+        self._thread = ThreadStatus(client, sessions, key, user_id)
+        self._session_ended = False
+        self._title: str | None = None
         self._cancel_ts: str | None = None
         self._cancel_offered = False
+        self._errors = 0
         self._titles: dict[str, str] = {}
         self._pages = AnswerPages(
             client,
@@ -67,7 +79,7 @@ class SlackRenderer:
             interval=interval,
             soft_limit=soft_limit,
             hard_limit=hard_limit,
-            on_reply=self._replied,
+            metadata={"turn_id": turn_id},
         )
 
     @property
@@ -76,32 +88,18 @@ class SlackRenderer:
 
     # Progress --------------------------------------------------------------------------
 
-    async def status(self, text: str, loading: Sequence[str] = ()) -> None:
-        if text == self._status:
-            return
-        self._status = text
-        try:
-            await self._client.assistant_threads_setStatus(
-                channel_id=self._key.channel_id,
-                thread_ts=self._key.thread_ts,
-                status=defuse(text),  # file names are the sharer's to choose
-                loading_messages=[defuse(m) for m in (*loading, *wording.LOADING_MESSAGES)]
-                if text
-                else None,
-            )
-        except SLACK_FAILURES as error:  # a missing status must not fail the answer
-            logger.warning("setStatus failed in %s: %s", self._key, failure_code(error))
-
     async def title(self, text: str) -> None:
-        """Name the thread (DM threads in the Messages tab) after its first question."""
-        try:
-            await self._client.assistant_threads_setTitle(
-                channel_id=self._key.channel_id,
-                thread_ts=self._key.thread_ts,
-                title=defuse(" ".join(text.split())[:100]) or "Analysis",
-            )
-        except SLACK_FAILURES as error:
-            logger.info("setTitle failed in %s: %s", self._key, failure_code(error))
+        """The thread's first question names its session (and a DM thread, in the Messages
+        tab)."""
+        self._title = text
+        if self._key.channel_id.startswith("D"):  # in the background: never holds the turn
+            self._sessions.later(self._set_title(text))
+
+    async def status(self, text: str, loading: Sequence[str] = ()) -> None:
+        if not self._thread.working:
+            await self._thread.start(text, title=self._title)
+        elif text:
+            await self._thread.progress(text, loading)
 
     async def step(self, step: Step) -> None:
         await self._pages.step(step)
@@ -130,10 +128,10 @@ class SlackRenderer:
     async def end_text(
         self, note: str | None = None, *, show_code: bool = False, controls: bool = True
     ) -> None:
-        """The answer's text is complete: write what is held back, end the messages, and put
-        the answer's controls (Show code, feedback) under the last one."""
+        """The answer's text is complete: stage its final pages in the outbox, then end the
+        messages (the answer's controls under the last one) at the highest priority."""
         blocks = answer_controls(self._turn_id, show_code=show_code) if controls else []
-        await self._pages.finish(note, blocks)
+        await self._final(note, blocks)
 
     async def attach(
         self,
@@ -146,55 +144,58 @@ class SlackRenderer:
         point the answer's links at them, and say which files could not be posted; returns
         container path → permalink."""
         everything = [*files, *self._pages.table_files]
-        shared = await self._uploads.share(
-            self._key,
-            [
-                Upload(f.name, defuse(wording.file_title(f.name)), f.content, f.size)
+        with at(Priority.FINAL):
+            shared = await self._uploads.share(
+                self._key,
+                [
+                    Upload(f.name, defuse(wording.file_title(f.name)), f.content, f.size)
+                    for f in everything
+                ],
+            )
+            posted = {info.get("name"): info for info in shared.files}
+            links = {
+                f.path: str(posted[f.name].get("permalink") or posted[f.name].get("url_private"))
                 for f in everything
-            ],
-        )
-        if shared.files:
-            self._replied()
-        posted = {info.get("name"): info for info in shared.files}
-        links = {
-            f.path: str(posted[f.name].get("permalink") or posted[f.name].get("url_private"))
-            for f in everything
-            if f.name in posted
-        }
-        links.update({alias: links[kept] for alias, kept in aliases.items() if kept in links})
-        await self._pages.relink(links)
-        missing = [*failed, *shared.failed]
-        if missing:
-            names = ", ".join(f"`{name}`" for name in missing)
-            await self._say(wording.FILES_MISSING.format(names=names))
+                if f.name in posted
+            }
+            links.update({alias: links[kept] for alias, kept in aliases.items() if kept in links})
+            await self._pages.relink(links)
+            missing = [*failed, *shared.failed]
+            if missing:
+                names = ", ".join(f"`{name}`" for name in missing)
+                await self._client.chat_postMessage(
+                    channel=self._key.channel_id,
+                    thread_ts=self._key.thread_ts,
+                    markdown_text=defuse(wording.FILES_MISSING.format(names=names)),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
         return links
 
     async def error(self, text: str, *, retry: bool = False) -> None:
-        """Tell the user what went wrong, after whatever text was already shown."""
+        """Tell the user what went wrong, after whatever text was already shown; the reply
+        goes through the outbox like an answer."""
         text = defuse(text)  # error messages may name files
         await self._pages.fail_open_steps()
         if self._pages.started:
-            await self._pages.finish(None, ())  # no feedback controls on a failed answer
-        blocks = retry_controls(self._turn_id) if retry else None
-        await self._client.chat_postMessage(
-            channel=self._key.channel_id,
-            thread_ts=self._key.thread_ts,
-            markdown_text=None if blocks else text,
-            blocks=[{"type": "markdown", "text": text}, *blocks] if blocks else None,
-            text=text[:3000] if blocks else None,
-            unfurl_links=False,
-            unfurl_media=False,
+            await self._final(None, [])  # no feedback controls on a failed answer
+        blocks = retry_controls(self._turn_id) if retry else []
+        message = (
+            {"blocks": [markdown(text), *blocks], "text": text[:3000]}
+            if blocks
+            else {"markdown_text": text}
         )
-        self._replied()
+        self._errors += 1
+        await self._delivery.post(self._key, self._turn_id, ERROR_SEQ + self._errors, message)
 
     async def restart(self, note: str) -> None:
         """Start the answer over (e.g. on a fresh container), noting why if text was shown."""
         if self._pages.has_output:
-            await self.end_text(note)
+            await self._pages.finish(note, [])
         self._pages.reset()
 
     async def close(self) -> None:
-        """End any open message, remove the Cancel control, clear the status indicator."""
+        """End any open message, remove the Cancel control, end the session or status."""
         await self._pages.close()
         if self._cancel_ts is not None:
             try:
@@ -202,41 +203,55 @@ class SlackRenderer:
             except SLACK_FAILURES as error:
                 logger.info("removing the Cancel control failed: %s", failure_code(error))
             self._cancel_ts = None
-        await self.status("")  # a no-op when a reply since the last status already cleared it
+        await self._thread.done(already=self._session_ended)
 
     # Internals -------------------------------------------------------------------------
 
-    async def _say(self, text: str) -> None:
-        """A short note in the thread (after the answer), defused."""
-        await self._client.chat_postMessage(
-            channel=self._key.channel_id,
-            thread_ts=self._key.thread_ts,
-            markdown_text=defuse(text),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        self._replied()
+    async def _final(self, note: str | None, controls: list[Block]) -> None:
+        await self._pages.complete(note)
+        staged = [
+            StagedReply(number, {"kind": "answer", "message": as_message(rendering)}, ts)
+            for number, ts, rendering in self._pages.unfinished(controls)
+        ]
+        await self._delivery.stage(self._turn_id, staged)
+        session = ACTIVE if self._thread.session else None
+        if await self._pages.finish(None, controls, session_status=session):
+            self._session_ended = True
+        done = {reply.seq for reply in staged}
+        for number, ts in self._pages.posted():
+            if number in done:
+                await self._delivery.delivered(self._turn_id, number, ts)
+
+    async def _set_title(self, text: str) -> None:
+        try:
+            await self._client.assistant_threads_setTitle(
+                channel_id=self._key.channel_id,
+                thread_ts=self._key.thread_ts,
+                title=defuse(" ".join(text.split())[:100]) or "Analysis",
+            )
+        except SLACK_FAILURES as error:
+            logger.info("setTitle failed in %s: %s", self._key, failure_code(error))
 
     async def _offer_cancel(self) -> None:
-        """Post the Cancel control once; it only accompanies the answer, so a failure to
-        post it (a 429 past its retries, an error) is logged and the answer goes on."""
-        if self._cancel_offered:
+        """Post the Cancel control once, where Slack shows no Stop button of its own; it
+        only accompanies the answer, so it is given up when the budget is short or Slack
+        refuses it."""
+        if self._cancel_offered or self._thread.native:
             return
         self._cancel_offered = True
+        if not self._client.budget.try_take("chat.postMessage", self._key.channel_id):
+            return
         try:
-            response = await self._client.chat_postMessage(
-                channel=self._key.channel_id,
-                thread_ts=self._key.thread_ts,
-                text=wording.CANCEL_HINT,
-                blocks=cancel_message(self._turn_id, wording.CANCEL_HINT),
-            )
+            with prepaid():
+                response = await self._client.chat_postMessage(
+                    channel=self._key.channel_id,
+                    thread_ts=self._key.thread_ts,
+                    text=wording.CANCEL_HINT,
+                    blocks=cancel_message(self._turn_id, wording.CANCEL_HINT),
+                )
         except SLACK_FAILURES as error:
             logger.warning(
                 "posting the Cancel control in %s failed: %s", self._key, failure_code(error)
             )
             return
         self._cancel_ts = response["ts"]
-
-    def _replied(self) -> None:
-        # Slack clears the thread's status when the app replies in it.
-        self._status = ""

@@ -17,27 +17,44 @@ from bot.core.markdown import defuse
 from bot.core.turns import ThreadKey
 from bot.profile.profiler import DataProfile
 from bot.slack.blocks import Block
-from bot.slack.client import SLACK_FAILURES, failure_code
+from bot.slack.budget import Priority
+from bot.slack.client import SLACK_FAILURES, at, failure_code
 from bot.slack.profile_blocks import profile_blocks
+from bot.slack.sessions import ACTIVE, SessionSupport
 
 logger = logging.getLogger(__name__)
 
 
 class SlackSurface:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, sessions: SessionSupport) -> None:
         self._client = client
+        self._sessions = sessions
+
+    async def idle(self, key: ThreadKey) -> None:
+        """Nothing runs in the thread: end an agent session left `processing`."""
+        if self._sessions.refused is not None:
+            return
+        try:
+            with at(Priority.SIGN):
+                await self._client.agents_sessions_setStatus(
+                    channel_id=key.channel_id, thread_ts=key.thread_ts, status=ACTIVE
+                )
+        except SLACK_FAILURES as error:
+            logger.info("ending the session in %s failed: %s", key, failure_code(error))
 
     async def reply(self, key: ThreadKey, text: str, blocks: list[Block] | None = None) -> str:
         """A message in a thread (a profile, a settings acknowledgement); returns its ts.
-        The text may name files or columns: it is defused (blocks are the caller's)."""
-        response = await self._client.chat_postMessage(
-            channel=key.channel_id,
-            thread_ts=key.thread_ts,
-            text=defuse(text[:3000]),
-            blocks=blocks or None,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        The text may name files or columns: it is defused (blocks are the caller's). It is
+        the reply to what someone did: it waits its turn rather than being given up."""
+        with at(Priority.FINAL):
+            response = await self._client.chat_postMessage(
+                channel=key.channel_id,
+                thread_ts=key.thread_ts,
+                text=defuse(text[:3000]),
+                blocks=blocks or None,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         return str(response["ts"])
 
     async def post_profile(
@@ -50,8 +67,11 @@ class SlackSurface:
         summary: str,
     ) -> None:
         """A dropped file's local profile in its thread, questions as buttons."""
-        blocks = profile_blocks(profile, file_id=file_id, questions=questions, summary=summary)
-        await self.reply(key, wording.PROFILE_TEXT.format(name=profile.file_name), blocks)
+        text = wording.PROFILE_TEXT.format(name=profile.file_name)
+        for blocks in profile_blocks(
+            profile, file_id=file_id, questions=questions, summary=summary
+        ):
+            await self.reply(key, text, blocks)
 
     async def queued(self, key: ThreadKey, user_id: str) -> None:
         await self.notify(key, user_id, wording.QUEUED)
@@ -65,6 +85,10 @@ class SlackSurface:
             logger.info("ephemeral message failed in %s: %s", key, failure_code(error))
 
     async def post_code(self, key: ThreadKey, name: str, code: str) -> None:
+        with at(Priority.FINAL):
+            await self._post_code(key, name, code)
+
+    async def _post_code(self, key: ThreadKey, name: str, code: str) -> None:
         await self._client.files_upload_v2(
             channel=key.channel_id,
             thread_ts=key.thread_ts,

@@ -1,285 +1,299 @@
-"""One bot message in a thread, written while the answer grows.
+"""One page of an answer in a thread, written while the answer grows.
 
-The message holds text, blocks (tables) and progress steps, in order. It is written with
-Slack's native stream (`chat.startStream` / `appendStream` / `stopStream`, steps as
-`task_update` chunks, tables as `blocks` chunks) and falls back, without losing anything, to
-`chat.postMessage` + `chat.update` when streaming is unavailable or breaks
-(`message_not_in_streaming_state`, not allowed in this conversation…). Writes are throttled to
-one per `interval` seconds; 429s are retried by the client's handler honouring `Retry-After`.
+`append`, `add_block` and `step` only record (`PageState`); the `Flusher` writes what
+accumulated when the budget has a spare token: Slack's native stream when one can start (else
+the page is posted whole at the end), `chat.postMessage` + `chat.update` where streaming is
+refused. `close()` is the final write, at the highest priority, through 429s. An open stream
+is never edited; a stream Slack ends early keeps what it showed and the rest continues in a
+new message (nothing lost or shown twice); a long code run keeps its stream alive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.events import Step
-from bot.slack.blocks import Block, markdown, step_chunk, step_line
+from bot.slack.blocks import Block
+from bot.slack.budget import Priority
+from bot.slack.client import ScheduledSlack, at, failure_code, is_rate_limited, prepaid
+from bot.slack.flusher import Flusher
+from bot.slack.message_calls import MessageCalls
+from bot.slack.message_render import Display, Rendering, Segment
+from bot.slack.page_state import PageState, Part, Snapshot
 
 logger = logging.getLogger(__name__)
 
-Display = Callable[[str], str]
-Segment = str | Block
-
 
 class MessageWriter:
-    """Appends to one Slack message; `close()` makes it final, `redisplay()` edits it after."""
+    """Appends to one page of an answer; `close()` makes it final, `redisplay()` edits it."""
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        client: ScheduledSlack,
+        calls: MessageCalls,
         *,
-        channel: str,
-        thread_ts: str,
-        recipient_user_id: str,
-        recipient_team_id: str,
         display: Display,
         native: bool = True,
         interval: float = 1.0,
+        metadata: dict[str, Any] | None = None,
+        after: MessageWriter | None = None,
     ) -> None:
         self._client = client
-        self._channel = channel
-        self._thread_ts = thread_ts
-        self._recipient = {
-            "recipient_user_id": recipient_user_id,
-            "recipient_team_id": recipient_team_id,
-        }
+        self._calls = calls
+        self._channel = calls.channel
         self._display = display
         self.native = native
-        self._interval = interval
-        self.ts: str | None = None
-        self._content: list[Segment] = []  # everything written, raw text and blocks
-        self._steps: dict[str, Step] = {}
-        self._pending: list[Block] = []  # native chunks not sent yet
-        self._controls: list[Block] = []
-        self._shown: tuple[str | None, list[Block] | None] | None = None  # last full render
-        self._last_write = 0.0  # any write (pacing the flushes)
-        self._last_update = 0.0  # postMessage/chat.update (pacing the edits)
+        self._metadata = metadata
+        self._after = after
+        self.placed = asyncio.Event()
+        """Set once the page has its place in the thread (its first message, or closed)."""
+        self._page = PageState()
         self._lock = asyncio.Lock()
-        self._timer: asyncio.Task[None] | None = None  # a delayed flush (owned; see close)
-        self._sleeping = False
-        self._open = True
+        self._flusher = Flusher(
+            self._write,
+            keep_alive=self._keep_alive,
+            lock=self._lock,
+            interval=interval,
+            last_write=lambda: calls.last_write,
+        )
+        self._closed = False
+
+    # What it holds ------------------------------------------------------------------------
 
     @property
-    def block_count(self) -> int:
-        return sum(1 for s in self._content if not isinstance(s, str))
+    def ts(self) -> str | None:
+        """The page's first message, once posted."""
+        return self._page.parts[0].ts
 
     @property
-    def text(self) -> str:
-        """All text written so far (raw)."""
-        return "".join(s for s in self._content if isinstance(s, str))
+    def last_ts(self) -> str | None:
+        """The page's last message (a stream Slack ended continues in another)."""
+        return self._page.current.ts
 
-    async def append(self, text: str) -> None:
-        if text:
-            if self._content and isinstance(self._content[-1], str):
-                self._content[-1] += text
-            else:
-                self._content.append(text)
-            self._queue({"type": "markdown_text", "text": self._display(text)})
-            await self._soon()
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
-    async def add_block(self, block: Block) -> None:
-        """A block (e.g. a table) at this point of the message."""
-        self._content.append(block)
-        self._queue({"type": "blocks", "blocks": [block]})
-        await self._soon()
+    @property
+    def page(self) -> PageState:
+        """What the page holds (text, blocks, steps) and what each message shows."""
+        return self._page
+
+    # Writing ------------------------------------------------------------------------------
+
+    async def add(self, segment: Segment) -> None:
+        """Text, or a block (e.g. a table), at this point of the message."""
+        if segment:
+            self._page.add(segment)
+            self._flusher.poke()
 
     async def step(self, step: Step) -> None:
         """Show or update a progress step."""
-        self._steps[step.id] = step
-        self._queue(step_chunk(step))
-        await self._soon()
+        self._page.step(step)
+        self._flusher.poke()
 
-    async def fail_open_steps(self) -> None:
-        """Mark steps still in progress as failed (the turn stopped)."""
-        for step in list(self._steps.values()):
-            if step.status in ("pending", "in_progress"):
-                self._steps[step.id] = replace(step, status="error")
-                self._queue(step_chunk(self._steps[step.id]))
-
-    async def close(self, *, controls: Sequence[Block] = ()) -> None:
-        """Write what is pending, add the final controls and end the stream (idempotent)."""
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            if self._sleeping:
-                timer.cancel()  # never cancel a write in flight: its ts would be lost
-            await asyncio.wait([timer])
+    async def close(
+        self, *, controls: Sequence[Block] = (), session_status: str | None = None
+    ) -> bool:
+        """Write what is left, with the final controls, at the highest priority (idempotent).
+        True when `session_status` went with the final write (a stream's stop)."""
+        await self._flusher.stop()
         async with self._lock:
-            if not self._open:
-                return
-            self._open = False
-            self._controls = list(controls)
-            if self.ts is None:
-                if self._content or self._controls:
-                    await self._post()
-                return
-            if self.native:
-                try:
-                    await self._stop()
-                    return
-                except SlackApiError as error:
-                    self._fall_back(error)
-            await self._pace()
-            await self._update()
+            if self._closed:
+                return False
+            self._closed = True
+            try:
+                if self._after is not None:  # pages keep their order in the thread
+                    await self._after.placed.wait()
+                with at(Priority.FINAL):
+                    return await self._finish(list(controls), session_status)
+            finally:
+                self.placed.set()
 
     async def redisplay(self, display: Display) -> None:
-        """Show the (closed) message's text through another display (e.g. rewritten links)."""
+        """Show the (closed) page's text through another display (e.g. rewritten links)."""
         self._display = display
-        if self.ts is None or self._render() == self._shown:
-            return
         async with self._lock:
-            await self._pace()
-            await self._update()
+            for part in self._page.parts:
+                rendering = self._page.render(part, Snapshot([], {}), part.controls, display)
+                if part.ts is None or part.open or rendering == part.shown:
+                    continue
+                with at(Priority.FINAL):
+                    await self._update(part, rendering, Snapshot([], {}))
 
-    # Writing -----------------------------------------------------------------------------
+    # Interim writes (the flusher's) -------------------------------------------------------
 
-    def _queue(self, chunk: Block) -> None:
-        last = self._pending[-1] if self._pending else None
-        if last and last["type"] == chunk["type"] == "markdown_text":
-            last["text"] += chunk["text"]
-        elif chunk["type"] == "task_update":
-            self._pending = [c for c in self._pending if c.get("id") != chunk["id"]] + [chunk]
-        else:
-            self._pending.append(chunk)
+    async def _write(self) -> bool:
+        """One interim write if the budget has a spare token; False to try again later."""
+        part, page, budget = self._page.current, self._page, self._client.budget
+        if self._closed or not page.pending:
+            return True
+        if part.ts is None:
+            if self._after is not None and not self._after.placed.is_set():
+                return False  # the previous page is not in the thread yet
+            method = "chat.startStream" if self.native else "chat.postMessage"
+            if not budget.try_take(method, self._channel):
+                return False  # no stream yet: the page may be posted whole at the end
+            with prepaid():
+                return await self._start(part)
+        method = "chat.appendStream" if part.open else "chat.update"
+        if not budget.try_take(method, self._channel):
+            return False
+        with prepaid():
+            if part.open:
+                return await self._append(part)
+            snapshot = page.whole(part)
+            rendering = page.render(part, snapshot, (), self._display)
+            return await _interim(self._update(part, rendering, snapshot))
 
-    async def _soon(self) -> None:
-        wait = self._last_write + self._interval - time.monotonic()
-        if wait <= 0:
-            await self._flush()
-        elif self._timer is None or self._timer.done():
-            self._sleeping = True  # until the delay is over; cancelling before that is safe
-            self._timer = asyncio.create_task(self._flush_later(wait))
-
-    async def _flush_later(self, wait: float) -> None:
+    async def _start(self, part: Part) -> bool:
+        snapshot = self._page.whole(part)
+        if not self.native:
+            rendering = self._page.render(part, snapshot, (), self._display)
+            return await _interim(self._post(part, rendering, snapshot))
         try:
-            await asyncio.sleep(wait)
-        finally:
-            self._sleeping = False
-        try:
-            await self._flush()
-        except SlackApiError as error:  # the content stays pending; close() writes it
-            logger.warning(
-                "delayed write to %s failed: %s", self._channel, error.response.get("error")
-            )
-
-    async def _flush(self) -> None:
-        async with self._lock:
-            if not self._pending or not self._open:
-                return
-            chunks, self._pending = self._pending, []
-            self._last_write = time.monotonic()
-            try:
-                await self._write(chunks)
-            except BaseException:
-                self._pending = chunks + self._pending  # retried by the next flush or close()
-                raise
-
-    async def _write(self, chunks: list[Block]) -> None:
-        if self.native:
-            try:
-                if self.ts is None:
-                    response = await self._call(
-                        "chat_startStream",
-                        thread_ts=self._thread_ts,
-                        task_display_mode="timeline",
-                        chunks=chunks,
-                        **self._recipient,
-                    )
-                    self.ts = response["ts"]
-                else:
-                    await self._call("chat_appendStream", ts=self.ts, chunks=chunks)
-                return
-            except SlackApiError as error:
+            ts = await self._calls.start(snapshot, self._display)
+        except SlackApiError as error:
+            if not is_rate_limited(error):
                 self._fall_back(error)
-        if self.ts is None:
-            await self._post()
-        else:
-            await self._update()
+            return False
+        part.ts, part.stream, part.open = ts, True, True
+        self._page.sent(part, snapshot)
+        self.placed.set()
+        return True
 
-    async def _stop(self) -> None:
-        await self._call(
-            "chat_stopStream",
-            ts=self.ts,
-            chunks=self._pending or None,
-            blocks=self._controls or None,
+    async def _append(self, part: Part) -> bool:
+        snapshot = self._page.changes()
+        assert part.ts is not None
+        try:
+            await self._calls.append(part.ts, snapshot, self._display)
+        except SlackApiError as error:
+            if not is_rate_limited(error):
+                self._ended(error)
+            return False
+        self._page.sent(part, snapshot)
+        return True
+
+    def _keep_alive(self) -> None:
+        """A long silence (a code run): re-send the running step so the stream lives."""
+        running = self._page.running_step()
+        if self._page.current.open and running is not None:
+            self._page.dirty[running.id] = running
+            self._flusher.poke()
+
+    # The final write ----------------------------------------------------------------------
+
+    async def _finish(self, controls: list[Block], session_status: str | None) -> bool:
+        page, part = self._page, self._page.current
+        if part.open and part.ts is not None:
+            snapshot = page.changes()
+            try:
+                await self._calls.stop(
+                    part.ts,
+                    snapshot,
+                    self._display,
+                    controls=controls,
+                    session_status=session_status,
+                )
+            except SlackApiError as error:
+                self._ended(error)  # the rest goes to a new message, below
+            else:
+                page.sent(part, snapshot)
+                part.open, part.controls = False, controls
+                part.shown = page.render(part, Snapshot([], {}), controls, self._display)
+                return session_status is not None
+            part = page.current
+        part.controls = controls
+        snapshot = page.whole(part)
+        rendering = page.render(part, snapshot, controls, self._display)
+        if part.ts is None:
+            if not (snapshot.segments or snapshot.steps or controls):
+                return False
+            if self.native and self._streaming_is_sooner():
+                return await self._stream_whole(part, snapshot, controls, session_status)
+            await self._post(part, rendering, snapshot)
+            return False
+        await self._update(part, rendering, snapshot)
+        return False
+
+    def _streaming_is_sooner(self) -> bool:
+        """A page never started can be posted (`chat.postMessage`: per channel) or streamed
+        whole (`startStream` + `stopStream`: per workspace); whichever budget frees first."""
+        budget = self._client.budget
+        post = budget.eta("chat.postMessage", channel=self._channel)
+        stream = budget.eta("chat.startStream", "chat.stopStream", channel=self._channel)
+        return stream < post
+
+    async def _stream_whole(
+        self, part: Part, snapshot: Snapshot, controls: list[Block], session_status: str | None
+    ) -> bool:
+        if not await self._start(part) or part.ts is None:
+            rendering = self._page.render(part, snapshot, controls, self._display)
+            await self._post(part, rendering, snapshot)
+            return False
+        await self._calls.stop(
+            part.ts,
+            Snapshot([], {}),
+            self._display,
+            controls=controls,
+            session_status=session_status,
         )
-        self._pending = []
+        part.open, part.controls = False, controls
+        part.shown = self._page.render(part, Snapshot([], {}), controls, self._display)
+        return session_status is not None
+
+    # Slack calls ----------------------------------------------------------------------------
+
+    async def _post(self, part: Part, rendering: Rendering, snapshot: Snapshot) -> None:
+        part.ts = await self._calls.post(rendering, self._marker())
+        part.shown = rendering
+        self._page.sent(part, snapshot)
+        self.placed.set()
+
+    async def _update(self, part: Part, rendering: Rendering, snapshot: Snapshot) -> None:
+        assert part.ts is not None
+        assert not part.open  # Slack refuses edits of an open stream
+        await self._calls.update(part.ts, rendering)
+        part.shown = rendering
+        self._page.sent(part, snapshot)
+
+    def _ended(self, error: SlackApiError) -> None:
+        """Slack ended the stream (expired, stopped by the user, refused): it keeps what it
+        showed; what was not sent continues in a new message."""
+        logger.info(
+            "stream in %s ended (%s); continuing in a new message",
+            self._channel,
+            failure_code(error),
+        )
+        self._page.new_part()
 
     def _fall_back(self, error: SlackApiError) -> None:
         logger.info(
             "native streaming unavailable in %s (%s); using chat.update",
             self._channel,
-            error.response.get("error"),
+            failure_code(error),
         )
         self.native = False
 
-    async def _post(self) -> None:
-        text, blocks = self._render()
-        response = await self._client.chat_postMessage(
-            channel=self._channel,
-            thread_ts=self._thread_ts,
-            markdown_text=text,
-            blocks=blocks,
-            text=_fallback_text(blocks) if blocks else None,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        self.ts = response["ts"]
-        self._written(text, blocks)
-
-    async def _update(self) -> None:
-        assert self.ts is not None
-        text, blocks = self._render()
-        await self._client.chat_update(
-            channel=self._channel,
-            ts=self.ts,
-            markdown_text=text,
-            blocks=blocks,
-            text=_fallback_text(blocks) if blocks else None,
-        )
-        self._written(text, blocks)
-
-    def _written(self, text: str | None, blocks: list[Block] | None) -> None:
-        self._shown = (text, blocks)
-        self._pending = []
-        self._last_write = self._last_update = time.monotonic()
-
-    async def _pace(self) -> None:
-        """Keep `chat.update`s of one message at least `interval` apart."""
-        wait = self._last_update + self._interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    async def _call(self, method: str, **kwargs: Any) -> Any:
-        args = {k: v for k, v in kwargs.items() if v is not None}
-        return await getattr(self._client, method)(channel=self._channel, **args)
-
-    # Rendering (fallback and final edits) ----------------------------------------------
-
-    def _render(self) -> tuple[str | None, list[Block] | None]:
-        """The whole message as `markdown_text`, or as blocks when it has blocks/controls."""
-        steps = "\n".join(step_line(step) for step in self._steps.values())
-        if not self._controls and all(isinstance(s, str) for s in self._content):
-            text = self._display(self.text)
-            return "\n\n".join(part for part in (steps, text) if part) or " ", None
-        blocks: list[Block] = [markdown(steps)] if steps else []
-        for segment in self._content:
-            if isinstance(segment, str):
-                if segment.strip():
-                    blocks.append(markdown(self._display(segment)))
-            else:
-                blocks.append(segment)
-        return None, blocks + self._controls
+    def _marker(self) -> dict[str, Any] | None:
+        """Which turn, page and part the message is (see `bot.slack.delivery.marker`)."""
+        if self._metadata is None:
+            return None
+        payload = {**self._metadata, "part": len(self._page.parts) - 1}
+        return {"event_type": "analyst_reply", "event_payload": payload}
 
 
-def _fallback_text(blocks: Sequence[Block]) -> str:
-    """The notification text of a message made of blocks."""
-    texts = [b["text"] for b in blocks if b.get("type") == "markdown"]
-    return (" ".join(texts) or "Answer")[:3000]
+async def _interim(write: Awaitable[None]) -> bool:
+    """An interim post or edit; a 429 or another refusal leaves it for later."""
+    try:
+        await write
+    except SlackApiError as error:
+        if not is_rate_limited(error):
+            logger.info("interim write refused: %s", failure_code(error))
+        return False
+    return True

@@ -1,0 +1,135 @@
+"""The outbox on the Slack side: final messages staged before they are written, and delivered
+after a restart by whichever worker takes the turn over — exactly once in the thread.
+
+Staged payloads are what the message must look like in the end (`markdown_text`, or blocks
+and their notification text) and the message they complete, when one exists. After a crash,
+delivery stops a stream that may still be open and edits it to its final form; a message that
+was never known to be posted is first looked for in the thread (the bot's messages carry
+their turn and page in metadata), so a post whose answer was lost is not made twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.core.records import StagedReply, StoredTurn
+from bot.core.storage import Replies
+from bot.core.turns import ThreadKey
+from bot.slack.budget import Priority
+from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code
+from bot.slack.sessions import ACTIVE, SessionSupport
+
+logger = logging.getLogger(__name__)
+
+ERROR_SEQ = 10_000
+"""Error replies come after every page of an answer."""
+MARKER = "analyst_reply"
+
+
+def marker(turn_id: int, seq: int, part: int = 0) -> dict[str, Any]:
+    """The metadata that says which turn and page a bot message belongs to."""
+    return {"event_type": MARKER, "event_payload": {"turn_id": turn_id, "page": seq, "part": part}}
+
+
+class SlackDelivery:
+    def __init__(self, client: ScheduledSlack, replies: Replies, sessions: SessionSupport) -> None:
+        self._client = client
+        self._replies = replies
+        self._sessions = sessions
+
+    async def stage(self, turn_id: int, staged: list[StagedReply]) -> None:
+        if staged:
+            await self._replies.stage(turn_id, staged)
+
+    async def delivered(self, turn_id: int, seq: int, ts: str) -> None:
+        await self._replies.delivered(turn_id, seq, ts)
+
+    async def post(self, key: ThreadKey, turn_id: int, seq: int, message: dict[str, Any]) -> str:
+        """Stage, post (at the highest priority, through 429s) and mark one final message."""
+        await self.stage(turn_id, [StagedReply(seq, {"kind": "error", "message": message})])
+        with at(Priority.FINAL):
+            response = await self._client.chat_postMessage(
+                channel=key.channel_id,
+                thread_ts=key.thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=marker(turn_id, seq),
+                **message,
+            )
+        ts = str(response["ts"])
+        await self.delivered(turn_id, seq, ts)
+        return ts
+
+    async def redeliver(self, stored: StoredTurn) -> bool:
+        """Deliver what a turn staged before its worker stopped; True if it was an error."""
+        key, failed = stored.turn.key, False
+        for reply in await self._replies.undelivered(stored.id):
+            message = reply.payload["message"]
+            failed = failed or reply.payload.get("kind") == "error"
+            with at(Priority.FINAL):
+                ts = reply.ts or await self._find(key, stored.id, reply.seq)
+                if ts is not None:
+                    await self._complete(key, ts, message)
+                else:
+                    response = await self._client.chat_postMessage(
+                        channel=key.channel_id,
+                        thread_ts=key.thread_ts,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                        metadata=marker(stored.id, reply.seq),
+                        **message,
+                    )
+                    ts = str(response["ts"])
+            await self._replies.delivered(stored.id, reply.seq, ts)
+            logger.info("turn %s: reply %d delivered after a takeover", stored.id, reply.seq)
+        await self._end_session(key)
+        return failed
+
+    async def _complete(self, key: ThreadKey, ts: str, message: dict[str, Any]) -> None:
+        """Bring a message that exists to its final form (stopping it first if it streams)."""
+        try:
+            await self._client.chat_stopStream(channel=key.channel_id, ts=ts)
+        except SlackApiError as error:  # already stopped or expired: it can be edited
+            logger.debug("stopping %s before the final edit: %s", ts, failure_code(error))
+        await self._client.chat_update(channel=key.channel_id, ts=ts, **message)
+
+    async def _find(self, key: ThreadKey, turn_id: int, seq: int) -> str | None:
+        """The bot message of this turn and page, if the thread has one."""
+        cursor = None
+        while True:
+            response = await self._client.conversations_replies(
+                channel=key.channel_id,
+                ts=key.thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if (
+                    meta.get("event_type") == MARKER
+                    and payload.get("turn_id") == turn_id
+                    and payload.get("page") == seq
+                ):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    async def _end_session(self, key: ThreadKey) -> None:
+        try:
+            with at(Priority.SIGN):
+                if self._sessions.refused is None:
+                    await self._client.agents_sessions_setStatus(
+                        channel_id=key.channel_id, thread_ts=key.thread_ts, status=ACTIVE
+                    )
+                else:
+                    await self._client.assistant_threads_setStatus(
+                        channel_id=key.channel_id, thread_ts=key.thread_ts, status=""
+                    )
+        except SLACK_FAILURES as error:
+            logger.info("ending the status in %s failed: %s", key, failure_code(error))
