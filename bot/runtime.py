@@ -25,6 +25,7 @@ import aiohttp
 import handlers
 from bot.core.answering import Answerer
 from bot.core.controls import TurnControls
+from bot.core.functions import visual_tools
 from bot.core.intake import Intake
 from bot.core.service import AnalystService
 from bot.core.turns import Turn
@@ -127,6 +128,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             directory=directory,
             history=history,
             instructions=settings.instructions,
+            functions=visual_tools(),
         )
         service = AnalystService(
             answerer=answerer,

@@ -25,9 +25,11 @@ from bot import wording
 from bot.core.answering import Answerer
 from bot.core.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
 from bot.core.files import RelayedFile, Uploader, check, safe_name
+from bot.core.functions import visual_tools
 from bot.core.markdown import LinkHolder, first_meaningful_line, hide_links
 from bot.core.service import AnalystService
 from bot.core.turns import PriorMessage, SlackFile, ThreadKey, Turn, UserInfo
+from bot.core.visuals import Visual, plain_text
 from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
 from bot.settings import Settings
@@ -69,6 +71,9 @@ class TerminalRenderer:
         elif isinstance(event, CodeFinished):
             mark = "✓" if event.ok else "✗"
             self._err.write(f"  {mark} {first_meaningful_line(event.code)}\n")
+
+    async def visual(self, visual: Visual) -> None:
+        self._write(self._holder.flush() + "\n\n" + plain_text(visual) + "\n\n")
 
     async def title(self, text: str) -> None:
         self._err.write(f"── {' '.join(text.split())[:100]} ──\n")
@@ -209,6 +214,7 @@ async def ask(
                     directory=people,
                     history=people,
                     instructions=settings.instructions,
+                    functions=visual_tools(),
                 ),
                 renderers=lambda _turn, _turn_id: TerminalRenderer(),
                 directory=people,

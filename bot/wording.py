@@ -26,6 +26,7 @@ QUEUED = (
 CANCEL_HINT = ":hourglass_flowing_sand: Working on it. Press Cancel to stop this analysis."
 CANCELLED_BY = ":octagonal_sign: Cancelled by {name}."
 TABLE_AS_FILE = "_(a table of {rows} rows × {columns} columns, attached as `{name}`)_"
+TABLE_PART = "{caption} (first {shown} of {total} rows; all of them are in {name})"
 CODE_SNIPPET_TITLE = "Python that ran for this answer"
 FEEDBACK_THANKS = "Thanks for the feedback! It helps us improve the answers."
 NOT_IN_THREAD = "Only people in this thread can cancel its analysis."

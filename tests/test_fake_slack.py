@@ -312,7 +312,7 @@ async def test_valid_rich_blocks_pass(slack: FakeSlack, client: AsyncWebClient) 
     table: dict[str, Any] = {
         "type": "table",
         "rows": [[{"type": "raw_text", "text": "region"}, {"type": "raw_text", "text": "sales"}]]
-        + [[{"type": "raw_text", "text": "EU"}, {"type": "raw_number", "value": 12}]],
+        + [[{"type": "raw_text", "text": "EU"}, {"type": "raw_number", "value": 12, "text": "12"}]],
     }
     blocks = [{"type": "markdown", "text": "**Sales** by region"}, table, feedback]
 
@@ -1051,7 +1051,10 @@ async def test_whole_message_block_text_is_capped(client: AsyncWebClient) -> Non
 
 async def test_valid_data_table_and_charts_pass(slack: FakeSlack, client: AsyncWebClient) -> None:
     data_table = _data_table(
-        [_cells("region", "sales"), [*_cells("EU"), {"type": "raw_number", "value": 12}]],
+        [
+            _cells("region", "sales"),
+            [*_cells("EU"), {"type": "raw_number", "value": 12, "text": "12"}],
+        ],
         page_size=10,
     )
     bar = _bar(_series("2025", EU=10, US=12), _series("2026", US=14, EU=11))
@@ -1069,6 +1072,10 @@ INVALID_DATA_BLOCKS = {
     "data_table 101 data rows": ([_data_table([_HEADER] + [_ROW] * 101)], "/blocks/0/rows"),
     "data_table 21 columns": ([_data_table([_cells(*"abcdefghijklmnopqrstu")] * 2)], "/rows/0"),
     "data_table ragged": ([_data_table([_HEADER, _cells("EU")])], "same number of cells"),
+    "raw_number without its text": (
+        [_data_table([_HEADER, [*_cells("EU"), {"type": "raw_number", "value": 12}]])],
+        "raw_number needs a numeric value",
+    ),
     "data_table rich_text header": (
         [_data_table([[{"type": "rich_text", "elements": []}, _HEADER[1]], _ROW])],
         "header cells cannot be rich_text",

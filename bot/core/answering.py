@@ -1,7 +1,8 @@
 """`Answerer`: the steps of answering one question, in order.
 
     status → files (check, relay, place) → conversation + container → model stream
-    → renderer (text, progress) → outputs downloaded and posted → links rewritten
+    → renderer (text, progress, function tools' charts and tables: `ModelRounds`)
+    → outputs downloaded and posted → links rewritten
 
 It raises on failure; `AnalystService` turns failures into replies. What the turn leaves
 behind (response id, usage, code runs, timings) is written into a `TurnRecord` as it goes.
@@ -9,53 +10,26 @@ behind (response id, usage, code runs, timings) is written into a `TurnRecord` a
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from bot import wording
 from bot.core import outputs
-from bot.core.events import (
-    CodeFinished,
-    Finished,
-    ModelRequest,
-    ResponseStarted,
-    Step,
-    StepStatus,
-    TextDelta,
-)
+from bot.core.events import Finished, Step, StepStatus, TextDelta
 from bot.core.files import kind_of
+from bot.core.functions import FunctionTools
 from bot.core.instructions import model_request
 from bot.core.ports import Directory, Engine, Renderer, ThreadHistory
 from bot.core.records import StoredTurn, ThreadState
+from bot.core.rounds import ModelRounds, TurnRecord
 from bot.core.storage import Store
 from bot.core.turns import PriorMessage, SlackFile, Turn
 from bot.core.workspace import Progress, Workspace, WorkspaceBuilder
-from bot.errors import ContainerExpired, FileError, TurnError
+from bot.errors import ContainerExpired, FileError
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_MESSAGES = 50
 RESTART_NOTE = "_(the analysis session expired; starting it again with your files…)_"
-
-
-@dataclass
-class TurnRecord:
-    """What a turn leaves behind, filled in as it runs."""
-
-    started: float = field(default_factory=time.monotonic)
-    response_id: str | None = None
-    since: float = 0.0
-    """Server time the response started: container files created after it are outputs."""
-    usage: dict[str, Any] | None = None
-    code_runs: list[dict[str, Any]] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    error_code: str | None = None
-
-    def mark(self, name: str) -> None:
-        self.timings.setdefault(name, round(time.monotonic() - self.started, 3))
 
 
 class Answerer:
@@ -70,9 +44,12 @@ class Answerer:
         directory: Directory,
         history: ThreadHistory,
         instructions: str,
+        functions: FunctionTools,
     ) -> None:
         self._store = store
         self._engine = engine
+        self._functions = functions
+        self._rounds = ModelRounds(engine, functions)
         self._workspace = workspace
         self._directory = directory
         self._history = history
@@ -145,9 +122,10 @@ class Answerer:
                 user=user,
                 workspace=workspace,
                 prior=prior,
+                functions=self._functions.specs(),
             )
             try:
-                return await self._stream(request, renderer, record), workspace
+                return await self._rounds.run(request, renderer, record), workspace
             except ContainerExpired:
                 if attempt:
                     raise
@@ -157,32 +135,6 @@ class Answerer:
                     thread, new_slack_ids=new_ids, force_new_container=True
                 )
         raise AssertionError("unreachable")
-
-    async def _stream(
-        self, request: ModelRequest, renderer: Renderer, record: TurnRecord
-    ) -> Finished:
-        finished: Finished | None = None
-        # aclosing: whatever stops this loop (a Slack failure, a cancel) closes the model's
-        # stream at once, not whenever the generator happens to be collected.
-        async with contextlib.aclosing(self._engine.respond(request)) as events:
-            async for event in events:
-                if isinstance(event, ResponseStarted):
-                    record.response_id, record.since = event.response_id, event.created_at
-                    record.mark("model_started_s")
-                elif isinstance(event, CodeFinished):
-                    record.code_runs.append(
-                        {"code": event.code, "logs": event.logs, "ok": event.ok}
-                    )
-                elif isinstance(event, Finished):
-                    record.usage = event.usage
-                    record.mark("model_finished_s")
-                    finished = event
-                elif "first_event_s" not in record.timings:
-                    record.mark("first_event_s")
-                await renderer.show(event)
-        if finished is None:  # the engine raises instead; this is a safety net
-            raise TurnError("the model stream ended without a result")
-        return finished
 
     async def _prior(self, turn: Turn) -> list[PriorMessage]:
         return await self._history.earlier(

@@ -6,7 +6,7 @@ OpenAI type. Errors are not events: the engine raises `bot.errors.EngineError` s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Literal
 
 StepStatus = Literal["pending", "in_progress", "complete", "error"]
@@ -63,6 +63,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class FunctionCall:
+    """The model asks the bot to run one of its function tools (the response then ends;
+    the bot answers in the next request of the same turn)."""
+
+    call_id: str
+    name: str
+    arguments: str
+    """The arguments as the model wrote them: JSON text, not yet checked."""
+
+
+@dataclass(frozen=True)
 class Finished:
     """The response ended (completed, or incomplete with a reason)."""
 
@@ -75,7 +86,27 @@ class Finished:
     """`max_output_tokens` etc. when the answer was cut short; None when complete."""
 
 
-EngineEvent = ResponseStarted | TextDelta | CodeStarted | CodeReady | CodeFinished | Finished
+EngineEvent = (
+    ResponseStarted | TextDelta | CodeStarted | CodeReady | CodeFinished | FunctionCall | Finished
+)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function tool as the model sees it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    """JSON Schema of the arguments (strict: every property required, no extras)."""
+
+
+@dataclass(frozen=True)
+class FunctionOutput:
+    """What the bot answers to one `FunctionCall`."""
+
+    call_id: str
+    output: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,26 @@ class ModelRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     user_hash: str = ""
     """A stable hash of the asking user (OpenAI's `safety_identifier`)."""
+    functions: tuple[FunctionSpec, ...] = ()
+    """The function tools offered."""
+    function_outputs: tuple[FunctionOutput, ...] = ()
+    """Answers to the function calls of the previous response of this turn (a continuation
+    sends these instead of the user's message)."""
+    tools_allowed: bool = True
+    """False for a last round that must answer in words (`tool_choice: "none"`)."""
+
+    def continued(
+        self, outputs: tuple[FunctionOutput, ...], *, tools_allowed: bool = True
+    ) -> ModelRequest:
+        """The next request of the turn: the function outputs, no new user message."""
+        return replace(
+            self,
+            text="",
+            image_file_ids=(),
+            force_python=False,
+            function_outputs=outputs,
+            tools_allowed=tools_allowed,
+        )
 
 
 @dataclass(frozen=True)

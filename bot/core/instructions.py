@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.events import ModelRequest
+from bot.core.events import FunctionSpec, ModelRequest
 from bot.core.turns import ChannelType, PriorMessage, Turn, UserInfo
 from bot.core.workspace import Workspace
 
@@ -30,6 +30,7 @@ def turn_instructions(
     user: UserInfo,
     channel_type: ChannelType,
     workspace: Workspace,
+    functions: Collection[str] = (),
     now: datetime | None = None,
 ) -> str:
     """The base instructions plus what this turn's model needs to know."""
@@ -50,9 +51,21 @@ def turn_instructions(
         )
     if workspace.new_images:
         lines.append("- Images shared with this message are attached to it.")
+    if "show_chart" in functions:
+        lines.append(
+            "- For a small categorical or time series (at most 20 categories and 6 series), "
+            "compute the numbers with Python, then call show_chart: Slack draws it natively. "
+            "For anything else (scatter plots, histograms, many points, annotations) use "
+            "matplotlib."
+        )
+    if "show_table" in functions:
+        lines.append(
+            "- Show result tables with show_table (numbers as numbers, missing values as "
+            "null) rather than as Markdown tables; a short inline comparison may stay Markdown."
+        )
     lines.append(
-        "- Save every chart as a PNG file under /mnt/data (one file per chart, with a "
-        "descriptive file name) and link each file you create in your answer as "
+        "- Save every matplotlib chart as a PNG file under /mnt/data (one file per chart, "
+        "with a descriptive file name) and link each file you create in your answer as "
         "[name](sandbox:/mnt/data/name); they are posted to the thread for you."
     )
     return "\n".join(lines)
@@ -100,6 +113,7 @@ def model_request(
     user: UserInfo,
     workspace: Workspace,
     prior: Sequence[PriorMessage],
+    functions: Sequence[FunctionSpec] = (),
 ) -> ModelRequest:
     """Everything the model gets for one turn."""
     key = turn.key
@@ -107,8 +121,13 @@ def model_request(
         conversation_id=workspace.conversation_id,
         container_id=workspace.container_id,
         instructions=turn_instructions(
-            base, user=user, channel_type=turn.channel_type, workspace=workspace
+            base,
+            user=user,
+            channel_type=turn.channel_type,
+            workspace=workspace,
+            functions={f.name for f in functions},
         ),
+        functions=tuple(functions),
         text=user_input(turn.text, prior=prior, has_files=bool(workspace.files)),
         image_file_ids=workspace.new_images,
         force_python=workspace.has_new_data,

@@ -16,6 +16,7 @@ from typing import IO, Protocol
 
 from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile, Step
 from bot.core.turns import PriorMessage, ThreadKey, UserInfo
+from bot.core.visuals import Visual
 
 
 class ByteSink(Protocol):
@@ -63,6 +64,10 @@ class AnswerView(Protocol):
     async def step(self, step: Step) -> None: ...
 
     async def show(self, event: EngineEvent) -> None: ...
+
+    async def visual(self, visual: Visual) -> None:
+        """A chart or table the model asked for, at this point of the answer."""
+        ...
 
     async def end_text(
         self, note: str | None = None, *, show_code: bool = False, controls: bool = True

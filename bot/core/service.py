@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import wording
-from bot.core.answering import Answerer, TurnRecord
+from bot.core.answering import Answerer
 from bot.core.ports import Directory, Renderer
 from bot.core.records import FinalStatus, StoredTurn, TurnOutcome
+from bot.core.rounds import TurnRecord
 from bot.core.turns import ThreadKey, Turn
 from bot.errors import EngineTimeout, TurnError
 

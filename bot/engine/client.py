@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import IO, Any
 
@@ -33,6 +34,8 @@ DEAD_CONTAINER_STATUSES = frozenset({"expired", "deleted"})
 CONTAINER_IDLE_MINUTES = 20
 SERVER_ERROR_RETRIES = 3  # after 1 s, 2 s, 4 s unless the server says otherwise
 SERVER_ERROR_MAX_DELAY_S = 10.0
+_DANGLING_CALL = re.compile(r"No tool output found for function call (call_[A-Za-z0-9_-]+)")
+_ABANDONED = json.dumps({"ok": False, "error": "the turn that made this call was stopped"})
 
 
 class OpenAIEngine:
@@ -175,6 +178,8 @@ class OpenAIEngine:
                 break
             except (openai.RateLimitError, openai.BadRequestError) as error:
                 await stack.aclose()
+                if _answered_dangling_call(params, error):
+                    continue
                 mapped = from_exception(error)
                 retryable = isinstance(mapped, RateLimited) or error.code == "conversation_locked"
                 delay = retry_after_seconds(error, default=2.0)
@@ -205,18 +210,25 @@ class OpenAIEngine:
             yield response
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
-        content += [
-            {"type": "input_image", "file_id": file_id, "detail": "auto"}
-            for file_id in request.image_file_ids
-        ]
         params: dict[str, Any] = {
             "model": self._model,
             "conversation": request.conversation_id,
             "instructions": request.instructions,
-            "input": [{"type": "message", "role": "user", "content": content}],
-            "tools": [{"type": "code_interpreter", "container": request.container_id}],
-            "tool_choice": {"type": "code_interpreter"} if request.force_python else "auto",
+            "input": _input(request),
+            "tools": [
+                {"type": "code_interpreter", "container": request.container_id},
+                *(
+                    {
+                        "type": "function",
+                        "name": spec.name,
+                        "description": spec.description,
+                        "parameters": spec.parameters,
+                        "strict": True,
+                    }
+                    for spec in request.functions
+                ),
+            ],
+            "tool_choice": _tool_choice(request),
             "include": ["code_interpreter_call.outputs"],
             "truncation": "auto",
             "stream": True,
@@ -226,6 +238,45 @@ class OpenAIEngine:
         if request.user_hash:
             params["safety_identifier"] = request.user_hash
         return params
+
+
+def _answered_dangling_call(params: dict[str, Any], error: openai.APIStatusError) -> bool:
+    """A conversation refuses new input while a function call of an earlier turn (one that
+    was cancelled or crashed between its rounds) has no output: answer that call as
+    abandoned, in this request, so the thread works again. False when that is not the error
+    or the call was already answered here."""
+    found = _DANGLING_CALL.search(str(getattr(error, "message", "") or error))
+    if found is None:
+        return False
+    call_id = found.group(1)
+    inputs: list[dict[str, Any]] = params["input"]
+    if any(item.get("call_id") == call_id for item in inputs):
+        return False
+    logger.info("responses.create: answering abandoned function call %s", call_id)
+    inputs.insert(0, {"type": "function_call_output", "call_id": call_id, "output": _ABANDONED})
+    return True
+
+
+def _input(request: ModelRequest) -> list[dict[str, Any]]:
+    """Answers to the model's function calls first, then the user's message (if any)."""
+    items: list[dict[str, Any]] = [
+        {"type": "function_call_output", "call_id": out.call_id, "output": out.output}
+        for out in request.function_outputs
+    ]
+    if request.text or request.image_file_ids or not items:
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
+        content += [
+            {"type": "input_image", "file_id": file_id, "detail": "auto"}
+            for file_id in request.image_file_ids
+        ]
+        items.append({"type": "message", "role": "user", "content": content})
+    return items
+
+
+def _tool_choice(request: ModelRequest) -> str | dict[str, str]:
+    if not request.tools_allowed:
+        return "none"
+    return {"type": "code_interpreter"} if request.force_python else "auto"
 
 
 def _server_error_delay(error: openai.APIStatusError, retries_taken: int) -> float | None:

@@ -20,6 +20,7 @@ from bot.core.events import (
     CodeStarted,
     EngineEvent,
     Finished,
+    FunctionCall,
     ResponseStarted,
     TextDelta,
 )
@@ -117,6 +118,8 @@ def _translate(event: dict[str, Any], state: StreamState) -> list[EngineEvent]:
         return [CodeReady(event["item_id"], event.get("code") or "")]
     if kind == "response.output_item.done" and item.get("type") == "code_interpreter_call":
         return [_code_finished(item)]
+    if kind == "response.output_item.done" and item.get("type") == "function_call":
+        return [FunctionCall(str(item["call_id"]), str(item["name"]), item.get("arguments") or "")]
     if kind == "response.output_text.annotation.added":
         _cite(event.get("annotation"), state)
     elif kind == "response.refusal.delta":

@@ -11,6 +11,8 @@ from typing import Any
 from bot.core.events import Step
 from bot.slack.blocks import Block, markdown, step_chunk, step_line
 
+TABLES = frozenset({"table", "data_table"})
+MAX_CHARTS = 2
 Display = Callable[[str], str]
 Segment = str | Block
 Rendering = tuple[str | None, list[Block] | None]
@@ -79,4 +81,13 @@ def as_message(rendering: Rendering) -> dict[str, Any]:
 
 
 def table_count(segments: Iterable[Segment]) -> int:
-    return sum(1 for s in segments if not isinstance(s, str) and s.get("type") == "table")
+    """Tables in a message: Slack takes one `table` per message; a `data_table` is held to
+    the same rule (nothing documents more)."""
+    return sum(1 for s in segments if not isinstance(s, str) and s.get("type") in TABLES)
+
+
+def chart_count(segments: Iterable[Segment]) -> int:
+    """Charts in a message: Slack takes at most two (`MAX_CHARTS`)."""
+    return sum(
+        1 for s in segments if not isinstance(s, str) and s.get("type") == "data_visualization"
+    )

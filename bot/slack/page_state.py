@@ -12,7 +12,14 @@ from dataclasses import dataclass, field, replace
 
 from bot.core.events import Step
 from bot.slack.blocks import Block
-from bot.slack.message_render import Display, Rendering, Segment, render, table_count
+from bot.slack.message_render import (
+    Display,
+    Rendering,
+    Segment,
+    chart_count,
+    render,
+    table_count,
+)
 
 
 @dataclass
@@ -60,6 +67,10 @@ class PageState:
     @property
     def table_count(self) -> int:
         return table_count(self.current.segments + self.unsent)
+
+    @property
+    def chart_count(self) -> int:
+        return chart_count(self.current.segments + self.unsent)
 
     @property
     def pending(self) -> bool:

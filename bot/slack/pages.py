@@ -20,13 +20,16 @@ from typing import Any
 
 from bot import wording
 from bot.core.events import ProducedFile, Step
+from bot.core.files import safe_name
 from bot.core.markdown import LinkHolder, Paginator, defuse, hide_links, linked_paths, rewrite_links
 from bot.core.tables import Table, TableCutter, spreadsheet_safe
 from bot.core.turns import ThreadKey
+from bot.core.visuals import Chart, DataTable, Visual, as_text
 from bot.slack.blocks import Block, fits_table, table, table_chars
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, failure_code
 from bot.slack.message_calls import MessageCalls
-from bot.slack.message_render import Rendering
+from bot.slack.message_render import MAX_CHARTS, Rendering
+from bot.slack.visual_blocks import chart_block, data_table_block, table_text_size
 from bot.slack.writer import MessageWriter
 
 logger = logging.getLogger(__name__)
@@ -206,6 +209,42 @@ class AnswerPages:
         for piece in self._paginator.feed(text):
             await self._writer(new_page=piece.new_page).add(piece.text)
 
+    async def visual(self, visual: Visual) -> None:
+        """A native chart or table, after the text so far (which is complete: the model
+        asks for visuals at the end of a response)."""
+        await self.complete()
+        if isinstance(visual, Chart):
+            full = self._writer().page.chart_count >= MAX_CHARTS
+            await self._place(chart_block(visual), new_page=full)
+            return
+        block, shown_rows = data_table_block(visual, visual.caption)
+        if shown_rows < len(visual.rows):  # the whole table goes with the answer as a file
+            name = self._file_name(visual.caption)
+            self.table_files.append(_csv_file(name, _as_rows(visual)))
+            block["caption"] = defuse(
+                wording.TABLE_PART.format(
+                    caption=visual.caption, shown=shown_rows, total=len(visual.rows), name=name
+                )
+            )
+        await self._place(block, new_page=self._writer().page.table_count > 0)
+        self._paginator.occupy(table_text_size(block))
+
+    async def _place(self, block: Block, *, new_page: bool) -> None:
+        writer = self._writer()
+        if new_page or writer.page.block_count >= MAX_BLOCKS_PER_PAGE:
+            self._paginator.turn_page()
+            writer = self._writer(new_page=True)
+        await writer.add(block)
+
+    def _file_name(self, caption: str) -> str:
+        stem = safe_name(caption)[:60].rsplit(".", 1)[0].strip(" ._") or "table"
+        name = f"{stem}.csv"
+        taken = {f.name for f in self.table_files}
+        number = 2
+        while name in taken:
+            name, number = f"{stem}-{number}.csv", number + 1
+        return name
+
     async def _table(self, found: Table) -> None:
         rows = [[shown(cell) for cell in row] for row in found.rows]
         if not fits_table(rows):
@@ -224,6 +263,10 @@ class AnswerPages:
             writer = self._writer(new_page=True)
         await writer.add(table(rows))
         self._paginator.occupy(table_chars(rows))
+
+
+def _as_rows(table: DataTable) -> list[list[str]]:
+    return [list(table.columns), *([as_text(cell) for cell in row] for row in table.rows)]
 
 
 def _csv_file(name: str, rows: Sequence[Sequence[str]]) -> ProducedFile:

@@ -28,6 +28,7 @@ from bot.core.events import (
 from bot.core.markdown import defuse, first_meaningful_line, log_summary
 from bot.core.records import StagedReply
 from bot.core.turns import ThreadKey
+from bot.core.visuals import Visual
 from bot.slack.blocks import Block, answer_controls, cancel_message, markdown, retry_controls
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code, prepaid
@@ -122,6 +123,9 @@ class SlackRenderer:
             )
             status: StepStatus = "complete" if event.ok else "error"
             await self.step(Step(event.run_id, title, status, log_summary(event.logs)))
+
+    async def visual(self, visual: Visual) -> None:
+        await self._pages.visual(visual)
 
     # The answer ------------------------------------------------------------------------
 

@@ -16,6 +16,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.openai_functions import (
+    check_function_outputs,
+    check_function_tools,
+    check_scripted_calls,
+)
 from tests.fakes.openai_objects import Container, as_item, response_object
 from tests.fakes.openai_state import ApiError, OpenAIState, check_metadata
 from tests.fakes.openai_stream import TurnSetup, TurnStream, estimate_tokens
@@ -127,7 +132,10 @@ class ResponsesService:
                 raise ApiError(
                     400, LOCKED_MESSAGE, param="conversation", code="conversation_locked"
                 )
+        history = self.state.conversations[conversation_id].items if conversation_id else []
+        check_function_outputs(request, _input_list(request), history)
         turn = self.model.next_turn(request)
+        check_scripted_calls(request, turn.calls)
         if isinstance(turn.failure, HttpError):
             failure = turn.failure
             raise ApiError(
@@ -257,6 +265,7 @@ class ResponsesService:
                 param="previous_response_id",
             )
         check_metadata(request.get("metadata"))
+        check_function_tools(request)
         self._check_tool_choice(request)
 
     @staticmethod

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes.openai_functions import function_call_events
 from tests.fakes.openai_objects import Container, ContainerFile
 from tests.fakes.openai_state import CONTAINER_EXPIRED_CODE, CONTAINER_EXPIRED_MESSAGE, OpenAIState
 from tests.fakes.scripted_model import (
@@ -191,6 +192,20 @@ class TurnStream:
                     failure.nested,
                 )
                 return
+        for call in self.turn.calls:
+            async for event in function_call_events(
+                call,
+                item_id=self.state.ids.new("fc"),
+                call_id=self.state.ids.new("call"),
+                add_output=self._add_output,
+                event=self._event,
+                delta=self._delta,
+            ):
+                yield event
+        if self.turn.calls and not self.turn.text and self.turn.refusal is None:
+            self._finish("completed", "")  # only function calls: no message item
+            yield self._snapshot("response.completed")
+            return
         for event in self._reasoning():
             yield event
         async for message_event in self._message():

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "CallFunction",
     "CodeRun",
     "ContainerExpiresMidTurn",
     "Drop",
@@ -48,6 +49,7 @@ __all__ = [
     "ScriptedTurn",
     "Stall",
     "echo_turn",
+    "function_outputs",
     "tiny_png",
 ]
 
@@ -72,6 +74,20 @@ class CodeRun:
     error: bool = False
     """The code raised: the call still completes (as on the real service) but ``logs`` carries
     a traceback (a default one when ``logs`` is empty) and no files are written."""
+
+
+@dataclass(frozen=True)
+class CallFunction:
+    """One ``function_call`` output item: the model asks the client to run a function tool.
+
+    The response ends after its calls (with no message unless the turn has text); the client
+    answers with ``function_call_output`` items in its next request, which takes the next
+    scripted turn (or asks the responder, which can read those outputs)."""
+
+    name: str
+    arguments: Mapping[str, Any] | str
+    """The arguments as an object (sent as its JSON) or a raw string (e.g. malformed JSON)."""
+    argument_deltas: int = 3
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,8 @@ class ScriptedTurn:
 
     text: str = "Here is my answer."
     runs: tuple[CodeRun, ...] = ()
+    calls: tuple[CallFunction, ...] = ()
+    """Function calls after the code runs; with calls and ``text=""`` there is no message."""
     text_deltas: int | None = None
     """Split ``text`` into this many deltas; default: about one delta per 20 characters."""
     delta_delay: float = 0.0
@@ -237,12 +255,24 @@ def _last_user_text(request: dict[str, Any]) -> str:
     for item in reversed(value or []):
         if not isinstance(item, dict) or item.get("role", "user") != "user":
             continue
+        if item.get("type", "message") != "message":
+            continue
         content = item.get("content")
         if isinstance(content, str):
             return content
         texts = [part.get("text", "") for part in content or [] if isinstance(part, dict)]
         return " ".join(text for text in texts if text)
     return ""
+
+
+def function_outputs(request: dict[str, Any]) -> dict[str, str]:
+    """The ``function_call_output`` items of a request: call id → output."""
+    value = request.get("input")
+    return {
+        str(item.get("call_id")): str(item.get("output"))
+        for item in (value if isinstance(value, list) else [])
+        if isinstance(item, dict) and item.get("type") == "function_call_output"
+    }
 
 
 def echo_turn(request: dict[str, Any]) -> ScriptedTurn:

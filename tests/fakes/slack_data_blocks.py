@@ -1,7 +1,8 @@
 """Block rules for data: ``table``, ``data_table`` and ``data_visualization`` (charts).
 
 - ``table`` (slack_sdk 3.47 ``TableBlock``): ≤100 rows × ≤20 cells of raw_text / raw_number /
-  rich_text, every row the same width, ≤20 ``column_settings``.
+  rich_text, every row the same width, ≤20 ``column_settings``; a raw_number cell carries a
+  numeric ``value`` and its display ``text`` (``RawNumberObject``).
 - ``data_table`` (docs.slack.dev data-table-block; no SDK model): ``caption`` (a string) required;
   a header row plus 1-100 data rows, every row the same width, at most 20 columns; cells
   raw_text / raw_number / rich_text, header cells never rich_text; ``page_size`` 1-100 (default 5).
@@ -44,6 +45,13 @@ def _rows(rows: Any, at: str, problems: Problems) -> list[list[Any]]:
             if not isinstance(cell, dict) or cell.get("type") not in CELL_TYPES:
                 problems.append(
                     (f"{at}/rows/{i}/{j}", "cell must be raw_text, raw_number or rich_text")
+                )
+            elif cell["type"] == "raw_number" and not (
+                _number(cell.get("value")) and isinstance(cell.get("text"), str) and cell["text"]
+            ):
+                # slack_sdk 3.47 RawNumberObject: `value` (a number) and `text` (≥1 character)
+                problems.append(
+                    (f"{at}/rows/{i}/{j}", "raw_number needs a numeric value and a non-empty text")
                 )
         valid.append(row)
     widths = {len(row) for row in valid}

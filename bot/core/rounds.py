@@ -1,0 +1,145 @@
+"""`ModelRounds`: one turn's exchange with the model, and the `TurnRecord` it fills in.
+
+    request → stream (text, code runs, function calls) → calls run → their outputs sent
+    back in the next request of the turn → … until the model answers in words
+
+Each round's events go to the renderer as they come; a function's visual is shown where
+the model asked for it. Every call gets an output (a conversation with an unanswered call
+refuses further turns). After `MAX_FUNCTION_ROUNDS` rounds with calls the model must answer
+without tools (`tool_choice: "none"`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.core.events import (
+    CodeFinished,
+    Finished,
+    FunctionCall,
+    FunctionOutput,
+    ModelRequest,
+    ResponseStarted,
+    TextDelta,
+)
+from bot.core.functions import FunctionTools
+from bot.core.ports import Engine, Renderer
+from bot.errors import TurnError
+
+MAX_FUNCTION_ROUNDS = 6
+
+
+@dataclass
+class TurnRecord:
+    """What a turn leaves behind, filled in as it runs."""
+
+    started: float = field(default_factory=time.monotonic)
+    response_id: str | None = None
+    since: float = 0.0
+    """Server time the response started: container files created after it are outputs."""
+    usage: dict[str, Any] | None = None
+    code_runs: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """Function calls: name and whether they worked."""
+    timings: dict[str, float] = field(default_factory=dict)
+    error_code: str | None = None
+
+    def mark(self, name: str) -> None:
+        self.timings.setdefault(name, round(time.monotonic() - self.started, 3))
+
+
+class ModelRounds:
+    """Runs the model for one turn, answering its function calls."""
+
+    def __init__(self, engine: Engine, functions: FunctionTools) -> None:
+        self._engine = engine
+        self._functions = functions
+
+    async def run(self, request: ModelRequest, renderer: Renderer, record: TurnRecord) -> Finished:
+        results: list[Finished] = []
+        for number in range(1, MAX_FUNCTION_ROUNDS + 2):
+            finished, calls = await self._stream(request, renderer, record, after=results)
+            results.append(finished)
+            if not calls:
+                break
+            outputs = tuple([await self._call(call, renderer, record) for call in calls])
+            request = request.continued(outputs, tools_allowed=number < MAX_FUNCTION_ROUNDS)
+        return _combined(results)
+
+    async def _call(
+        self, call: FunctionCall, renderer: Renderer, record: TurnRecord
+    ) -> FunctionOutput:
+        result = await self._functions.call(call)
+        record.calls.append({"name": call.name, "ok": result.ok})
+        if result.visual is not None:
+            await renderer.visual(result.visual)
+        return FunctionOutput(call.call_id, result.as_json())
+
+    async def _stream(
+        self,
+        request: ModelRequest,
+        renderer: Renderer,
+        record: TurnRecord,
+        *,
+        after: list[Finished],
+    ) -> tuple[Finished, list[FunctionCall]]:
+        finished: Finished | None = None
+        calls: list[FunctionCall] = []
+        spaced = not any(r.text.strip() for r in after)  # rounds' texts are paragraphs apart
+        # aclosing: whatever stops this loop (a Slack failure, a cancel) closes the model's
+        # stream at once, not whenever the generator happens to be collected.
+        async with contextlib.aclosing(self._engine.respond(request)) as events:
+            async for event in events:
+                if isinstance(event, ResponseStarted):
+                    record.response_id = event.response_id
+                    record.since = record.since or event.created_at
+                    record.mark("model_started_s")
+                elif isinstance(event, CodeFinished):
+                    record.code_runs.append(
+                        {"code": event.code, "logs": event.logs, "ok": event.ok}
+                    )
+                elif isinstance(event, FunctionCall):
+                    calls.append(event)
+                    continue
+                elif isinstance(event, Finished):
+                    record.mark("model_finished_s")
+                    finished = event
+                elif "first_event_s" not in record.timings:
+                    record.mark("first_event_s")
+                if isinstance(event, TextDelta) and not spaced:
+                    spaced = True
+                    await renderer.show(TextDelta("\n\n"))
+                await renderer.show(event)
+        if finished is None:  # the engine raises instead; this is a safety net
+            raise TurnError("the model stream ended without a result")
+        record.usage = _usage_sum(record.usage or {}, finished.usage)
+        return finished, calls
+
+
+def _combined(results: list[Finished]) -> Finished:
+    """The turn's answer: every round's text, citations and usage, the last round's ending."""
+    last = results[-1]
+    if len(results) == 1:
+        return last
+    citations = tuple(dict.fromkeys(c for r in results for c in r.citations))
+    text = "\n\n".join(r.text for r in results if r.text.strip())
+    usage: dict[str, Any] = {}
+    for result in results:
+        usage = _usage_sum(usage, result.usage)
+    return replace(last, text=text, citations=citations, usage=usage)
+
+
+def _usage_sum(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Token counts added up (nested details too)."""
+    total = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict):
+            total[key] = _usage_sum(total.get(key) or {}, value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+        else:
+            total.setdefault(key, value)
+    return total
