@@ -23,7 +23,15 @@ from typing import IO, TextIO
 
 from bot import wording
 from bot.core.answering import Answerer
-from bot.core.events import CodeFinished, CodeStarted, EngineEvent, ProducedFile, Step, TextDelta
+from bot.core.events import (
+    CodeFinished,
+    CodeStarted,
+    EngineEvent,
+    ProducedFile,
+    SearchFinished,
+    Step,
+    TextDelta,
+)
 from bot.core.files import RelayedFile, Uploader, check, safe_name
 from bot.core.functions import visual_tools
 from bot.core.markdown import LinkHolder, first_meaningful_line, hide_links
@@ -68,6 +76,9 @@ class TerminalRenderer:
             self._write(self._holder.feed(event.text))
         elif isinstance(event, CodeStarted):
             self._err.write("… running Python\n")
+        elif isinstance(event, SearchFinished):
+            queries = "; ".join(event.queries)
+            self._err.write(f"  {'✓' if event.ok else '✗'} {wording.STEP_SEARCHING}: {queries}\n")
         elif isinstance(event, CodeFinished):
             mark = "✓" if event.ok else "✗"
             self._err.write(f"  {mark} {first_meaningful_line(event.code)}\n")

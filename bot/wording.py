@@ -19,6 +19,12 @@ STATUS_UPLOADING = "is posting {count} file(s)…"
 STEP_PYTHON = "Running Python"
 DEFAULT_TITLE = "Data analysis"
 STEP_READING = "Reading {name}"
+STEP_INDEXING = "Indexing {name} for search"
+STEP_SEARCHING = "Searching the documents"
+SOURCE = "(source: {link})"
+NOT_INDEXED = (
+    "_I couldn't index {names} for search, so I can only read it with Python (not search it)._"
+)
 QUEUED = (
     ":hourglass_flowing_sand: I'm still answering the previous question in this thread; "
     "yours is next and will start by itself."
@@ -95,7 +101,7 @@ ERRORS: dict[str, str] = {
     "file_unsupported": (
         ":warning: I can't analyse *{name}* ({kind} files aren't supported). "
         "Share it as CSV, TSV, Excel (xlsx/xls), JSON, JSONL, Parquet, text, PDF, Word, "
-        "PowerPoint or an image, and ask again."
+        "PowerPoint, Markdown, HTML or an image, and ask again."
     ),
     "file_too_large": (
         ":warning: *{name}* is {size_mb} MB, over my {limit_mb} MB limit per file. "

@@ -101,6 +101,7 @@ files = Table(
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("openai_file_id", String(128), nullable=False),
+    Column("permalink", String(1024)),
     _now_column("created_at"),
     UniqueConstraint("team_id", "slack_file_id"),
 )
@@ -113,6 +114,10 @@ thread_files = Table(
     Column("container_id", String(128)),
     Column("container_file_id", String(128)),
     Column("container_path", String(1024)),
+    # The thread's vector store a document was indexed in, and how that ended
+    # (completed / failed): documents are searchable with file_search.
+    Column("vector_store_id", String(128)),
+    Column("search_status", String(16)),
     _now_column("created_at"),
 )
 

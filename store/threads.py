@@ -38,6 +38,7 @@ def _stored_file(row: Row[Any]) -> StoredFile:
         size=row.size,
         sha256=row.sha256,
         openai_file_id=row.openai_file_id,
+        permalink=row.permalink,
     )
 
 
@@ -98,13 +99,16 @@ class ThreadStore:
         *,
         conversation_id: str | None = None,
         container_id: str | None = None,
+        vector_store_id: str | None = None,
     ) -> None:
-        """Record the thread's conversation and/or (new) container; None leaves one as is."""
-        values = {
-            k: v
-            for k, v in {"conversation_id": conversation_id, "container_id": container_id}.items()
-            if v is not None
+        """Record the thread's conversation, (new) container and/or vector store; None leaves
+        one as is."""
+        given = {
+            "conversation_id": conversation_id,
+            "container_id": container_id,
+            "vector_store_id": vector_store_id,
         }
+        values = {k: v for k, v in given.items() if v is not None}
         stmt = update(threads).where(threads.c.id == thread_id).values(updated_at=_now(), **values)
         async with self._db.write() as conn:
             await conn.execute(stmt)
@@ -129,6 +133,7 @@ class ThreadStore:
         size: int,
         sha256: str,
         openai_file_id: str,
+        permalink: str | None = None,
     ) -> StoredFile:
         """Remember an upload; if another worker saved the same Slack file first, keep theirs."""
         stmt = (
@@ -141,6 +146,7 @@ class ThreadStore:
                 size=size,
                 sha256=sha256,
                 openai_file_id=openai_file_id,
+                permalink=permalink,
                 created_at=_now(),
             )
             .on_conflict_do_nothing(index_elements=["team_id", "slack_file_id"])
@@ -169,6 +175,8 @@ class ThreadStore:
                 thread_files.c.container_id,
                 thread_files.c.container_file_id,
                 thread_files.c.container_path,
+                thread_files.c.vector_store_id,
+                thread_files.c.search_status,
             )
             .join(thread_files, thread_files.c.file_id == files.c.id)
             .where(thread_files.c.thread_id == thread_id)
@@ -182,6 +190,8 @@ class ThreadStore:
                 container_id=row.container_id,
                 container_file_id=row.container_file_id,
                 container_path=row.container_path,
+                vector_store_id=row.vector_store_id,
+                search_status=row.search_status,
             )
             for row in rows
         ]
@@ -202,6 +212,18 @@ class ThreadStore:
             .values(
                 container_id=container_id, container_file_id=container_file_id, container_path=path
             )
+        )
+        async with self._db.write() as conn:
+            await conn.execute(stmt)
+
+    async def index_file(
+        self, thread_id: int, file_id: int, *, vector_store_id: str, status: str
+    ) -> None:
+        """Record that a thread's document was indexed (or failed to be) in its vector store."""
+        stmt = (
+            update(thread_files)
+            .where(thread_files.c.thread_id == thread_id, thread_files.c.file_id == file_id)
+            .values(vector_store_id=vector_store_id, search_status=status)
         )
         async with self._db.write() as conn:
             await conn.execute(stmt)

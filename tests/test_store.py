@@ -226,6 +226,29 @@ async def test_threads_remember_conversation_container_and_files(store: Store) -
     assert await store.threads.find_file("T1", "F9") is None
 
 
+async def test_threads_remember_their_vector_store_and_indexed_documents(store: Store) -> None:
+    state = await store.threads.engage(KEY)
+    doc = await store.threads.save_file(
+        "T1",
+        slack_file_id="F1",
+        name="report.pdf",
+        mimetype="application/pdf",
+        size=9,
+        sha256="ef",
+        openai_file_id="file-9",
+        permalink="https://example.slack.com/files/U1/F1/report.pdf",
+    )
+    await store.threads.attach_file(state.id, doc.id)
+    await store.threads.bind(state.id, vector_store_id="vs_1")
+    [before] = await store.threads.thread_files(state.id)
+    assert (before.vector_store_id, before.search_status) == (None, None)
+    await store.threads.index_file(state.id, doc.id, vector_store_id="vs_1", status="completed")
+    [after] = await store.threads.thread_files(state.id)
+    assert (after.vector_store_id, after.search_status) == ("vs_1", "completed")
+    assert after.file.permalink == "https://example.slack.com/files/U1/F1/report.pdf"
+    assert (await store.threads.get(state.id)).vector_store_id == "vs_1"
+
+
 async def test_artifacts_feedback_and_channel_settings(store: Store) -> None:
     recorded = await store.turns.record(turn())
     assert recorded

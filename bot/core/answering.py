@@ -18,10 +18,12 @@ from bot.core.events import Finished, Step, StepStatus, TextDelta
 from bot.core.files import kind_of
 from bot.core.functions import FunctionTools
 from bot.core.instructions import model_request
+from bot.core.library import Library, SearchIndex, sources_line
 from bot.core.ports import Directory, Engine, Renderer, ThreadHistory
 from bot.core.records import StoredTurn, ThreadState
 from bot.core.rounds import ModelRounds, TurnRecord
 from bot.core.storage import Store
+from bot.core.tasks import task_group
 from bot.core.turns import PriorMessage, SlackFile, Turn
 from bot.core.workspace import Progress, Workspace, WorkspaceBuilder
 from bot.errors import ContainerExpired, FileError
@@ -49,6 +51,7 @@ class Answerer:
         self._store = store
         self._engine = engine
         self._functions = functions
+        self._library = Library(store=store, engine=engine)
         self._rounds = ModelRounds(engine, functions)
         self._workspace = workspace
         self._directory = directory
@@ -78,14 +81,28 @@ class Answerer:
                 Step(f"file-{file.id}", wording.STEP_READING.format(name=file.name), status)
             )
 
+        async def indexing(name: str, done: bool) -> None:
+            title = wording.STEP_INDEXING.format(name=name)
+            await renderer.step(Step(f"index-{name}", title, "complete" if done else "in_progress"))
+
         new_ids = await self._workspace.add_files(thread, turn.files, reading)
         new_ids |= await self._context_files(thread, prior, reading)
-        workspace = await self._workspace.prepare(thread, new_slack_ids=new_ids)
+        async with task_group() as group:  # documents are indexed while files are placed
+            placing = group.create_task(self._workspace.prepare(thread, new_slack_ids=new_ids))
+            searching = group.create_task(self._library.prepare(thread, indexing))
+        workspace, search = placing.result(), searching.result()
         record.mark("ready_s")
         finished, workspace = await self._respond(
-            stored, thread, workspace, prior, renderer, record, new_ids=new_ids
+            stored, thread, workspace, prior, renderer, record, new_ids=new_ids, search=search
         )
-        note = wording.INCOMPLETE_NOTE if finished.incomplete_reason else None
+        notes = [
+            sources_line(finished.sources, search),
+            wording.NOT_INDEXED.format(names=", ".join(search.failed))
+            if search and search.failed
+            else None,
+            wording.INCOMPLETE_NOTE if finished.incomplete_reason else None,
+        ]
+        note = "\n\n".join(n for n in notes if n) or None
         await renderer.end_text(note, show_code=bool(record.code_runs))
         if finished.incomplete_reason:
             record.error_code = "engine_incomplete"
@@ -111,6 +128,7 @@ class Answerer:
         record: TurnRecord,
         *,
         new_ids: set[str],
+        search: SearchIndex | None,
     ) -> tuple[Finished, Workspace]:
         """Run the model; on a container that died mid-turn, once more on a fresh one."""
         user = await self._directory.user(stored.turn.user_id)
@@ -123,6 +141,7 @@ class Answerer:
                 workspace=workspace,
                 prior=prior,
                 functions=self._functions.specs(),
+                search=search,
             )
             try:
                 return await self._rounds.run(request, renderer, record), workspace

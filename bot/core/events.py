@@ -63,6 +63,30 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SearchStarted:
+    """The model started searching the thread's documents (`file_search`)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class SearchFinished:
+    """A document search ended."""
+
+    call_id: str
+    queries: tuple[str, ...]
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document the answer cites (`file_citation`): an uploaded file's id and name."""
+
+    file_id: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class FunctionCall:
     """The model asks the bot to run one of its function tools (the response then ends;
     the bot answers in the next request of the same turn)."""
@@ -81,13 +105,23 @@ class Finished:
     text: str
     """The whole answer text, as the model wrote it (with `sandbox:` links)."""
     citations: tuple[Citation, ...] = ()
+    sources: tuple[Source, ...] = ()
+    """Documents the answer cites, in order of first citation."""
     usage: dict[str, Any] = field(default_factory=dict)
     incomplete_reason: str | None = None
     """`max_output_tokens` etc. when the answer was cut short; None when complete."""
 
 
 EngineEvent = (
-    ResponseStarted | TextDelta | CodeStarted | CodeReady | CodeFinished | FunctionCall | Finished
+    ResponseStarted
+    | TextDelta
+    | CodeStarted
+    | CodeReady
+    | CodeFinished
+    | SearchStarted
+    | SearchFinished
+    | FunctionCall
+    | Finished
 )
 
 
@@ -124,6 +158,8 @@ class ModelRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     user_hash: str = ""
     """A stable hash of the asking user (OpenAI's `safety_identifier`)."""
+    vector_store_id: str | None = None
+    """The thread's documents, searchable with `file_search` (None: no documents)."""
     functions: tuple[FunctionSpec, ...] = ()
     """The function tools offered."""
     function_outputs: tuple[FunctionOutput, ...] = ()
@@ -152,6 +188,16 @@ class Placement:
 
     container_file_id: str
     path: str
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """How adding a document to a vector store ended."""
+
+    status: str
+    """`completed` (searchable), `failed`, `cancelled`, or `in_progress` (still going)."""
+    error_code: str | None = None
+    """Why it failed (`unsupported_file`, `invalid_file`, `server_error`)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from bot.errors import FileTooLarge, UnsupportedFile
 
 FileKind = Literal["data", "document", "image"]
 DATA_TYPES = frozenset({"csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet", "txt"})
-DOCUMENT_TYPES = frozenset({"pdf", "docx", "md", "markdown", "pptx"})
+DOCUMENT_TYPES = frozenset({"pdf", "docx", "md", "markdown", "pptx", "html", "htm"})
 IMAGE_TYPES = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
 _SLACK_TYPE_ALIASES = {"text": "txt", "excel": "xlsx", "javascript": "json"}
 _UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')

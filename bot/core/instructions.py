@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.events import FunctionSpec, ModelRequest
+from bot.core.library import SearchIndex
 from bot.core.turns import ChannelType, PriorMessage, Turn, UserInfo
 from bot.core.workspace import Workspace
 
@@ -31,6 +32,7 @@ def turn_instructions(
     channel_type: ChannelType,
     workspace: Workspace,
     functions: Collection[str] = (),
+    search: SearchIndex | None = None,
     now: datetime | None = None,
 ) -> str:
     """The base instructions plus what this turn's model needs to know."""
@@ -51,6 +53,13 @@ def turn_instructions(
         )
     if workspace.new_images:
         lines.append("- Images shared with this message are attached to it.")
+    if search is not None and search.documents:
+        names = ", ".join(f"`{d.name}`" for d in search.documents.values())
+        lines.append(
+            f"- Documents you can search with the file_search tool: {names}. Search them for "
+            "questions about their content and cite what you use; read them with Python only "
+            "to compute with their tables or numbers."
+        )
     if "show_chart" in functions:
         lines.append(
             "- For a small categorical or time series (at most 20 categories and 6 series), "
@@ -114,6 +123,7 @@ def model_request(
     workspace: Workspace,
     prior: Sequence[PriorMessage],
     functions: Sequence[FunctionSpec] = (),
+    search: SearchIndex | None = None,
 ) -> ModelRequest:
     """Everything the model gets for one turn."""
     key = turn.key
@@ -126,8 +136,10 @@ def model_request(
             channel_type=turn.channel_type,
             workspace=workspace,
             functions={f.name for f in functions},
+            search=search,
         ),
         functions=tuple(functions),
+        vector_store_id=search.vector_store_id if search else None,
         text=user_input(turn.text, prior=prior, has_files=bool(workspace.files)),
         image_file_ids=workspace.new_images,
         force_python=workspace.has_new_data,

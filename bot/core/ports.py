@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import IO, Protocol
 
-from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile, Step
+from bot.core.events import (
+    EngineEvent,
+    Indexed,
+    ModelRequest,
+    OutputFile,
+    Placement,
+    ProducedFile,
+    Step,
+)
 from bot.core.turns import PriorMessage, ThreadKey, UserInfo
 from bot.core.visuals import Visual
 
@@ -37,6 +45,10 @@ class Engine(Protocol):
     async def new_container(self, key: ThreadKey) -> str: ...
 
     async def place_file(self, container_id: str, file_id: str) -> Placement: ...
+
+    async def new_vector_store(self, key: ThreadKey) -> str: ...
+
+    async def index_file(self, vector_store_id: str, file_id: str) -> Indexed: ...
 
     def respond(self, request: ModelRequest) -> AsyncGenerator[EngineEvent, None]: ...
 

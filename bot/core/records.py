@@ -38,6 +38,8 @@ class StoredFile:
     size: int
     sha256: str
     openai_file_id: str
+    permalink: str | None = None
+    """Where people open it in Slack (answers cite documents with it)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class ThreadFile:
     container_file_id: str | None
     container_path: str | None
     """Absolute path inside the container (read from the API, not guessed)."""
+    vector_store_id: str | None = None
+    """The thread's vector store this document was indexed in (None: not yet)."""
+    search_status: str | None = None
+    """How indexing ended: `completed` or `failed`."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class Threads(Protocol):
         *,
         conversation_id: str | None = None,
         container_id: str | None = None,
+        vector_store_id: str | None = None,
     ) -> None: ...
 
     async def find_file(self, team_id: str, slack_file_id: str) -> StoredFile | None: ...
@@ -49,6 +50,7 @@ class Threads(Protocol):
         size: int,
         sha256: str,
         openai_file_id: str,
+        permalink: str | None = None,
     ) -> StoredFile: ...
 
     async def attach_file(self, thread_id: int, file_id: int) -> None: ...
@@ -63,6 +65,10 @@ class Threads(Protocol):
         container_id: str,
         container_file_id: str,
         path: str,
+    ) -> None: ...
+
+    async def index_file(
+        self, thread_id: int, file_id: int, *, vector_store_id: str, status: str
     ) -> None: ...
 
 

@@ -43,6 +43,8 @@ class SlackFile:
     """Size in bytes, when Slack said."""
     download_url: str | None = None
     """`url_private_download` (or `url_private`); None for stubs."""
+    permalink: str | None = None
+    """Where people open the file in Slack."""
 
     @property
     def is_stub(self) -> bool:

@@ -125,6 +125,7 @@ class WorkspaceBuilder:
             size=relayed.size,
             sha256=relayed.sha256,
             openai_file_id=relayed.openai_file_id,
+            permalink=file.permalink,
         )
 
     async def _container(self, thread: ThreadState, force_new: bool) -> tuple[str, bool, bool]:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import IO, Any
 
@@ -21,10 +20,11 @@ import httpx2
 import openai
 from openai import AsyncOpenAI
 
-from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement
+from bot.core.events import EngineEvent, Indexed, ModelRequest, OutputFile, Placement
 from bot.core.ports import ByteSink
 from bot.core.turns import ThreadKey
 from bot.engine.failures import from_exception, retry_after_seconds
+from bot.engine.requests import answered_dangling_call, request_params
 from bot.engine.stream import StreamState, read_stream, sse_batches
 from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, StreamDropped
 
@@ -32,10 +32,10 @@ logger = logging.getLogger(__name__)
 
 DEAD_CONTAINER_STATUSES = frozenset({"expired", "deleted"})
 CONTAINER_IDLE_MINUTES = 20
+VECTOR_STORE_IDLE_DAYS = 30
+INDEX_WAIT_S = 120.0
 SERVER_ERROR_RETRIES = 3  # after 1 s, 2 s, 4 s unless the server says otherwise
 SERVER_ERROR_MAX_DELAY_S = 10.0
-_DANGLING_CALL = re.compile(r"No tool output found for function call (call_[A-Za-z0-9_-]+)")
-_ABANDONED = json.dumps({"ok": False, "error": "the turn that made this call was stopped"})
 
 
 class OpenAIEngine:
@@ -111,6 +111,32 @@ class OpenAIEngine:
             raise from_exception(error) from error
         return Placement(container_file_id=placed.id, path=placed.path)
 
+    async def new_vector_store(self, key: ThreadKey) -> str:
+        """A vector store for a thread's documents (it expires after a long idle spell)."""
+        try:
+            store = await self._client.vector_stores.create(
+                name=f"slack-analyst {key}",
+                expires_after={"anchor": "last_active_at", "days": VECTOR_STORE_IDLE_DAYS},
+                metadata={"slack_team": key.team_id, "slack_channel": key.channel_id},
+            )
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        return store.id
+
+    async def index_file(self, vector_store_id: str, file_id: str) -> Indexed:
+        """Add an uploaded file to a vector store and wait until it is searchable (or
+        failed); `in_progress` if that takes longer than `INDEX_WAIT_S`."""
+        files = self._client.vector_stores.files
+        try:
+            async with asyncio.timeout(INDEX_WAIT_S):
+                done = await files.create_and_poll(file_id, vector_store_id=vector_store_id)
+        except TimeoutError:
+            return Indexed("in_progress")
+        except openai.APIError as error:
+            raise from_exception(error) from error
+        error_code = done.last_error.code if done.last_error else None
+        return Indexed(done.status, error_code)
+
     async def outputs(
         self, container_id: str, *, since: float, cited: set[str]
     ) -> list[OutputFile]:
@@ -178,7 +204,7 @@ class OpenAIEngine:
                 break
             except (openai.RateLimitError, openai.BadRequestError) as error:
                 await stack.aclose()
-                if _answered_dangling_call(params, error):
+                if answered_dangling_call(params, error):
                     continue
                 mapped = from_exception(error)
                 retryable = isinstance(mapped, RateLimited) or error.code == "conversation_locked"
@@ -210,73 +236,7 @@ class OpenAIEngine:
             yield response
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "model": self._model,
-            "conversation": request.conversation_id,
-            "instructions": request.instructions,
-            "input": _input(request),
-            "tools": [
-                {"type": "code_interpreter", "container": request.container_id},
-                *(
-                    {
-                        "type": "function",
-                        "name": spec.name,
-                        "description": spec.description,
-                        "parameters": spec.parameters,
-                        "strict": True,
-                    }
-                    for spec in request.functions
-                ),
-            ],
-            "tool_choice": _tool_choice(request),
-            "include": ["code_interpreter_call.outputs"],
-            "truncation": "auto",
-            "stream": True,
-        }
-        if request.metadata:
-            params["metadata"] = request.metadata
-        if request.user_hash:
-            params["safety_identifier"] = request.user_hash
-        return params
-
-
-def _answered_dangling_call(params: dict[str, Any], error: openai.APIStatusError) -> bool:
-    """A conversation refuses new input while a function call of an earlier turn (one that
-    was cancelled or crashed between its rounds) has no output: answer that call as
-    abandoned, in this request, so the thread works again. False when that is not the error
-    or the call was already answered here."""
-    found = _DANGLING_CALL.search(str(getattr(error, "message", "") or error))
-    if found is None:
-        return False
-    call_id = found.group(1)
-    inputs: list[dict[str, Any]] = params["input"]
-    if any(item.get("call_id") == call_id for item in inputs):
-        return False
-    logger.info("responses.create: answering abandoned function call %s", call_id)
-    inputs.insert(0, {"type": "function_call_output", "call_id": call_id, "output": _ABANDONED})
-    return True
-
-
-def _input(request: ModelRequest) -> list[dict[str, Any]]:
-    """Answers to the model's function calls first, then the user's message (if any)."""
-    items: list[dict[str, Any]] = [
-        {"type": "function_call_output", "call_id": out.call_id, "output": out.output}
-        for out in request.function_outputs
-    ]
-    if request.text or request.image_file_ids or not items:
-        content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
-        content += [
-            {"type": "input_image", "file_id": file_id, "detail": "auto"}
-            for file_id in request.image_file_ids
-        ]
-        items.append({"type": "message", "role": "user", "content": content})
-    return items
-
-
-def _tool_choice(request: ModelRequest) -> str | dict[str, str]:
-    if not request.tools_allowed:
-        return "none"
-    return {"type": "code_interpreter"} if request.force_python else "auto"
+        return request_params(request, model=self._model)
 
 
 def _server_error_delay(error: openai.APIStatusError, retries_taken: int) -> float | None:

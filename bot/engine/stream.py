@@ -22,6 +22,9 @@ from bot.core.events import (
     Finished,
     FunctionCall,
     ResponseStarted,
+    SearchFinished,
+    SearchStarted,
+    Source,
     TextDelta,
 )
 from bot.engine.failures import from_code
@@ -69,6 +72,7 @@ class StreamState:
         self.text_parts: list[str] = []
         self.refusal: list[str] = []
         self.citations: list[Citation] = []
+        self.sources: list[Source] = []
         self.text_index: int | None = None
 
 
@@ -118,6 +122,11 @@ def _translate(event: dict[str, Any], state: StreamState) -> list[EngineEvent]:
         return [CodeReady(event["item_id"], event.get("code") or "")]
     if kind == "response.output_item.done" and item.get("type") == "code_interpreter_call":
         return [_code_finished(item)]
+    if item.get("type") == "file_search_call" and kind == "response.output_item.added":
+        return [SearchStarted(str(item["id"]))]
+    if item.get("type") == "file_search_call" and kind == "response.output_item.done":
+        queries = tuple(str(q) for q in item.get("queries") or ())
+        return [SearchFinished(str(item["id"]), queries, ok=item.get("status") == "completed")]
     if kind == "response.output_item.done" and item.get("type") == "function_call":
         return [FunctionCall(str(item["call_id"]), str(item["name"]), item.get("arguments") or "")]
     if kind == "response.output_text.annotation.added":
@@ -161,7 +170,14 @@ def _code_finished(item: dict[str, Any]) -> CodeFinished:
 
 
 def _cite(annotation: Any, state: StreamState) -> None:
-    if not isinstance(annotation, dict) or annotation.get("type") != "container_file_citation":
+    if not isinstance(annotation, dict):
+        return
+    if annotation.get("type") == "file_citation":
+        source = Source(str(annotation["file_id"]), str(annotation.get("filename") or ""))
+        if source not in state.sources:
+            state.sources.append(source)
+        return
+    if annotation.get("type") != "container_file_citation":
         return
     citation = Citation(
         str(annotation["container_id"]), str(annotation["file_id"]), str(annotation["filename"])
@@ -189,4 +205,11 @@ def _finished(response: dict[str, Any], state: StreamState) -> Finished:
     if reason == "content_filter":
         raise ContentRefused("incomplete: content_filter")
     usage = response.get("usage") or {}
-    return Finished(str(response["id"]), text, tuple(state.citations), usage, reason)
+    return Finished(
+        str(response["id"]),
+        text,
+        tuple(state.citations),
+        tuple(state.sources),
+        usage,
+        reason,
+    )

@@ -74,6 +74,7 @@ def slack_file(data: Mapping[str, Any]) -> SlackFile:
         filetype=str(data.get("filetype") or ""),
         size=int(size) if isinstance(size, int) else None,
         download_url=data.get("url_private_download") or data.get("url_private") or None,
+        permalink=data.get("permalink") or None,
     )
 
 

@@ -21,6 +21,8 @@ from bot.core.events import (
     CodeStarted,
     EngineEvent,
     ProducedFile,
+    SearchFinished,
+    SearchStarted,
     Step,
     StepStatus,
     TextDelta,
@@ -117,6 +119,12 @@ class SlackRenderer:
             title = f"{wording.STEP_PYTHON}: {first_meaningful_line(event.code)}"
             self._titles[event.run_id] = title
             await self.step(Step(event.run_id, title, "in_progress"))
+        elif isinstance(event, SearchStarted):
+            await self.step(Step(event.call_id, wording.STEP_SEARCHING, "in_progress"))
+        elif isinstance(event, SearchFinished):
+            details = "; ".join(event.queries)[:300]
+            done: StepStatus = "complete" if event.ok else "error"
+            await self.step(Step(event.call_id, wording.STEP_SEARCHING, done, details))
         elif isinstance(event, CodeFinished):
             title = self._titles.get(event.run_id) or (
                 f"{wording.STEP_PYTHON}: {first_meaningful_line(event.code)}"

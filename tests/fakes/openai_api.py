@@ -188,6 +188,25 @@ class FakeOpenAI:
         return self._state.vector_stores
 
     @property
+    def search_misses(self) -> list[str]:
+        """Files scripted searches named but could not find (not indexed yet, or no store)."""
+        return self._state.search_misses
+
+    @property
+    def unindexable(self) -> set[str]:
+        """File names whose vector-store indexing fails (``invalid_file``)."""
+        return self._state.unindexable
+
+    @property
+    def indexing_seconds(self) -> float:
+        """How long a file added to a vector store stays ``in_progress``."""
+        return self._state.indexing_seconds
+
+    @indexing_seconds.setter
+    def indexing_seconds(self, seconds: float) -> None:
+        self._state.indexing_seconds = seconds
+
+    @property
     def responses(self) -> dict[str, ResponseRun]:
         """Every response by id: ``.request``, ``.response`` (live snapshot), ``.events``."""
         return self._service.runs

@@ -159,6 +159,8 @@ class VectorStore:
     created_at: int
     metadata: dict[str, str] | None
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ready_at: dict[str, tuple[float, bool]] = field(default_factory=dict)
+    """File id -> (when indexing ends, whether it succeeds)."""
 
     def to_json(self) -> dict[str, Any]:
         statuses = [item["status"] for item in self.files.values()]
@@ -169,7 +171,7 @@ class VectorStore:
             "name": self.name,
             "usage_bytes": sum(item["usage_bytes"] for item in self.files.values()),
             "file_counts": {
-                "in_progress": 0,
+                "in_progress": statuses.count("in_progress"),
                 "completed": statuses.count("completed"),
                 "failed": statuses.count("failed"),
                 "cancelled": 0,

@@ -22,6 +22,7 @@ from tests.fakes.openai_functions import (
     check_scripted_calls,
 )
 from tests.fakes.openai_objects import Container, as_item, response_object
+from tests.fakes.openai_search import check_search_tool
 from tests.fakes.openai_state import ApiError, OpenAIState, check_metadata
 from tests.fakes.openai_stream import TurnSetup, TurnStream, estimate_tokens
 from tests.fakes.scripted_model import Drop, HttpError, ScriptedModel, ScriptedTurn
@@ -136,6 +137,7 @@ class ResponsesService:
         check_function_outputs(request, _input_list(request), history)
         turn = self.model.next_turn(request)
         check_scripted_calls(request, turn.calls)
+        check_search_tool(request, self.state, scripted=bool(turn.searches))
         if isinstance(turn.failure, HttpError):
             failure = turn.failure
             raise ApiError(

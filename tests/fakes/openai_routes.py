@@ -59,6 +59,10 @@ def download(blob: Blob, filename: str) -> web.FileResponse:
     return web.FileResponse(blob.path, headers=headers)
 
 
+POLL_AFTER_MS = 50
+"""What vector-store file reads tell pollers to wait (the real header; the SDK's default is 1 s)."""
+
+
 class ResourceRoutes:
     def __init__(self, state: OpenAIState) -> None:
         self.state = state
@@ -92,6 +96,11 @@ class ResourceRoutes:
             ("DELETE", "/vector_stores/{vector_store_id}", self.delete_vector_store),
             ("POST", "/vector_stores/{vector_store_id}/files", self.create_vector_store_file),
             ("GET", "/vector_stores/{vector_store_id}/files", self.list_vector_store_files),
+            (
+                "GET",
+                "/vector_stores/{vector_store_id}/files/{file_id}",
+                self.retrieve_vector_store_file,
+            ),
         ]
         for method, path, handler in routes:
             router.add_route(method, "/v1" + path, handler)
@@ -288,4 +297,14 @@ class ResourceRoutes:
 
     async def list_vector_store_files(self, request: web.Request) -> web.Response:
         store = self._vector_store(request)
-        return json_ok(paginate(list(store.files.values()), request.query))
+        current = [self.state.vector_store_file(store, file_id) for file_id in store.files]
+        return json_ok(paginate(current, request.query))
+
+    async def retrieve_vector_store_file(self, request: web.Request) -> web.Response:
+        store = self._vector_store(request)
+        file_id = request.match_info["file_id"]
+        if file_id not in store.files:
+            raise ApiError(404, f"No file found with id '{file_id}' in vector store '{store.id}'.")
+        response = json_ok(self.state.vector_store_file(store, file_id))
+        response.headers["openai-poll-after-ms"] = str(POLL_AFTER_MS)  # the SDK poller reads it
+        return response

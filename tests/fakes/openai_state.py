@@ -137,6 +137,12 @@ class OpenAIState:
         self.containers: dict[str, Container] = {}
         self.conversations: dict[str, Conversation] = {}
         self.vector_stores: dict[str, VectorStore] = {}
+        self.search_misses: list[str] = []
+        """Files a scripted search named but could not find (not indexed, not sent)."""
+        self.unindexable: set[str] = set()
+        """File names whose indexing fails (``invalid_file``), as a corrupt PDF's would."""
+        self.indexing_seconds = 0.2
+        """How long a file added to a vector store stays ``in_progress``."""
         (root / "blobs").mkdir(parents=True, exist_ok=True)
 
     # -- blobs ---------------------------------------------------------------------------
@@ -279,21 +285,20 @@ class OpenAIState:
     # -- vector stores -------------------------------------------------------------------
 
     def add_vector_store_file(self, store: VectorStore, file_id: str) -> dict[str, Any]:
+        """Start indexing a file (``in_progress`` for ``indexing_seconds``); adding a file the
+        store already has returns it as it is."""
+        if file_id in store.files:
+            return self.vector_store_file(store, file_id)
         stored = self.file(file_id, "file_id")
         supported = Path(stored.filename).suffix.lower() in VECTOR_STORE_EXTENSIONS
         entry = {
             "id": file_id,
             "object": "vector_store.file",
-            "usage_bytes": stored.size if supported else 0,
+            "usage_bytes": 0,
             "created_at": self.clock.seconds(),
             "vector_store_id": store.id,
-            "status": "completed" if supported else "failed",
-            "last_error": None
-            if supported
-            else {
-                "code": "unsupported_file",
-                "message": f"The file type of {stored.filename} is not supported for retrieval.",
-            },
+            "status": "in_progress",
+            "last_error": None,
             "chunking_strategy": {
                 "type": "static",
                 "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
@@ -301,4 +306,44 @@ class OpenAIState:
             "attributes": {},
         }
         store.files[file_id] = entry
-        return entry
+        store.ready_at[file_id] = (self.clock.now() + self.indexing_seconds, supported)
+        return self.vector_store_file(store, file_id)
+
+    def vector_store_file(self, store: VectorStore, file_id: str) -> dict[str, Any]:
+        """The file as indexing has got by now."""
+        entry = store.files[file_id]
+        ready_at, supported = store.ready_at.get(file_id, (0.0, True))
+        if entry["status"] == "in_progress" and self.clock.now() >= ready_at:
+            stored = self.files.get(file_id)
+            if stored is not None and stored.filename in self.unindexable:
+                entry |= {
+                    "status": "failed",
+                    "last_error": {
+                        "code": "invalid_file",
+                        "message": "The file could not be parsed.",
+                    },
+                }
+            elif supported:
+                entry |= {"status": "completed", "usage_bytes": stored.size if stored else 0}
+            else:
+                name = stored.filename if stored else file_id
+                entry |= {
+                    "status": "failed",
+                    "last_error": {
+                        "code": "unsupported_file",
+                        "message": f"The file type of {name} is not supported for retrieval.",
+                    },
+                }
+        return dict(entry)
+
+    def searchable_files(self, store_ids: list[str]) -> dict[str, str]:
+        """Filename -> file id of the indexed (``completed``) files of these stores."""
+        found: dict[str, str] = {}
+        for store_id in store_ids:
+            store = self.vector_stores.get(store_id)
+            for file_id in store.files if store else ():
+                if self.vector_store_file(store, file_id)["status"] == "completed":  # type: ignore[arg-type]
+                    stored = self.files.get(file_id)
+                    if stored is not None:
+                        found[stored.filename] = file_id
+        return found

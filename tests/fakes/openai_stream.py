@@ -28,6 +28,7 @@ from typing import Any
 
 from tests.fakes.openai_functions import function_call_events
 from tests.fakes.openai_objects import Container, ContainerFile
+from tests.fakes.openai_search import search_events
 from tests.fakes.openai_state import CONTAINER_EXPIRED_CODE, CONTAINER_EXPIRED_MESSAGE, OpenAIState
 from tests.fakes.scripted_model import (
     CodeRun,
@@ -93,6 +94,7 @@ class TurnStream:
         self.sequence = 0
         self.cited: list[tuple[str, ContainerFile]] = []  # (cited name, file) this turn
         self.not_cited: set[str] = set()  # names written this turn with cite=False
+        self.file_citations: list[tuple[str, str]] = []  # (filename, file id) found by searches
         self.reasoning_items = 0
         self.error_event: dict[str, Any] | None = None
         """The ``error`` event that ended the turn, if any (non-streamed: an HTTP error)."""
@@ -192,6 +194,18 @@ class TurnStream:
                     failure.nested,
                 )
                 return
+        for search in self.turn.searches:
+            async for event in search_events(
+                search,
+                request=self.setup.request,
+                state=self.state,
+                item_id=self.state.ids.new("fs"),
+                add_output=self._add_output,
+                event=self._event,
+                found=self.file_citations,
+                misses=self.state.search_misses,
+            ):
+                yield event
         for call in self.turn.calls:
             async for event in function_call_events(
                 call,
@@ -272,6 +286,13 @@ class TurnStream:
         return [{"type": "image", "url": f"data:image/png;base64,{encoded}"}]
 
     def _annotations(self, text: str) -> list[dict[str, Any]]:
+        sources = [
+            {"type": "file_citation", "file_id": file_id, "filename": name, "index": len(text)}
+            for name, file_id in dict.fromkeys(self.file_citations)
+        ]
+        return self._container_annotations(text) + sources
+
+    def _container_annotations(self, text: str) -> list[dict[str, Any]]:
         container = self.setup.container
         if container is None:
             return []

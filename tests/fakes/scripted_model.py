@@ -40,6 +40,7 @@ __all__ = [
     "ContainerExpiresMidTurn",
     "Drop",
     "ErrorEvent",
+    "FileSearch",
     "Failure",
     "GeneratedFile",
     "HttpError",
@@ -74,6 +75,16 @@ class CodeRun:
     error: bool = False
     """The code raised: the call still completes (as on the real service) but ``logs`` carries
     a traceback (a default one when ``logs`` is empty) and no files are written."""
+
+
+@dataclass(frozen=True)
+class FileSearch:
+    """One ``file_search_call`` over the request's vector stores; the answer then cites each
+    file named in ``cite`` that is searchable by then (indexed: ``completed``). A named file
+    that is not is left uncited and recorded in ``FakeOpenAI.search_misses``."""
+
+    query: str
+    cite: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,8 @@ class ScriptedTurn:
 
     text: str = "Here is my answer."
     runs: tuple[CodeRun, ...] = ()
+    searches: tuple[FileSearch, ...] = ()
+    """Document searches after the code runs (before any calls and the message)."""
     calls: tuple[CallFunction, ...] = ()
     """Function calls after the code runs; with calls and ``text=""`` there is no message."""
     text_deltas: int | None = None
