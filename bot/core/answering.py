@@ -28,6 +28,7 @@ from bot.core.events import (
 )
 from bot.core.files import kind_of
 from bot.core.instructions import model_request
+from bot.core.markdown import rewrite_links
 from bot.core.ports import Directory, Engine, Renderer, ThreadHistory
 from bot.core.records import StoredTurn, ThreadState
 from bot.core.storage import Store
@@ -53,6 +54,8 @@ class TurnRecord:
     code_runs: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     error_code: str | None = None
+    answer_text: str | None = None
+    """The final answer as shown, links pointing at the posted files."""
 
     def mark(self, name: str) -> None:
         self.timings.setdefault(name, round(time.monotonic() - self.started, 3))
@@ -112,7 +115,7 @@ class Answerer:
         await renderer.end_text(note, show_code=bool(record.code_runs))
         if finished.incomplete_reason:
             record.error_code = "engine_incomplete"
-        await outputs.publish(
+        links = await outputs.publish(
             self._engine,
             renderer,
             self._store.artifacts,
@@ -122,6 +125,9 @@ class Answerer:
             citations=finished.citations,
             code_ran=bool(record.code_runs),
         )
+        # What the reader saw, kept for notebook exports (the text is not asked for again).
+        shown = rewrite_links(finished.text, links, missing=wording.FILE_MISSING_NOTE)
+        record.answer_text = f"{shown}\n\n{note}" if note else shown
         record.mark("posted_s")
 
     async def _respond(

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import IO, Protocol
 
-from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement, ProducedFile, Step
+from bot.core.events import (
+    EngineEvent,
+    ModelRequest,
+    OutputFile,
+    Placement,
+    PostedFile,
+    ProducedFile,
+    Step,
+)
 from bot.core.turns import PriorMessage, ThreadKey, UserInfo
 
 
@@ -90,10 +98,10 @@ class Attachments(Protocol):
         *,
         aliases: Mapping[str, str],
         failed: Sequence[str] = (),
-    ) -> dict[str, str]:
+    ) -> dict[str, PostedFile]:
         """Post `files`; point the answer's links at them (`aliases`: another path → the
         path of a posted file with the same bytes); say which files (`failed`, by name)
-        could not be fetched. Returns container path → where it is."""
+        could not be fetched. Returns container path → where it went."""
         ...
 
 
