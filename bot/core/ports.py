@@ -128,6 +128,13 @@ class Notices(Protocol):
         """Python source as a file in the thread."""
         ...
 
+    async def post_file(
+        self, key: ThreadKey, *, name: str, title: str, content: IO[bytes], size: int
+    ) -> bool:
+        """A file in the thread (read from `content`, `size` bytes); False when it could
+        not be posted."""
+        ...
+
     async def suggest_prompts(self, channel_id: str) -> None:
         """Pin suggested first questions in a Messages tab."""
         ...

@@ -154,10 +154,10 @@ class SlackRenderer:
                 ],
             )
             posted = {info.get("name"): info for info in shared.files}
-            placed = {
-                f.path: _placed(posted[f.name]) for f in everything if f.name in posted
-            }
-            placed.update({alias: placed[kept] for alias, kept in aliases.items() if kept in placed})
+            placed = {f.path: _placed(posted[f.name]) for f in everything if f.name in posted}
+            placed.update(
+                {alias: placed[kept] for alias, kept in aliases.items() if kept in placed}
+            )
             await self._pages.relink({path: where.link for path, where in placed.items()})
             missing = [*failed, *shared.failed]
             if missing:
