@@ -25,6 +25,7 @@ import aiohttp
 import handlers
 from bot.core.answering import Answerer
 from bot.core.controls import TurnControls
+from bot.core.exporting import NotebookExporter
 from bot.core.functions import visual_tools
 from bot.core.intake import Intake
 from bot.core.service import AnalystService
@@ -103,8 +104,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         history = SlackThreadHistory(slack, directory)
         sessions = SessionSupport()
         stack.push_async_callback(sessions.drain)  # after the worker drained its turns
-        surface = SlackSurface(slack, sessions)
         uploads = SlackUploads(slack, session)
+        surface = SlackSurface(slack, sessions, uploads)
         delivery = SlackDelivery(slack, store.replies, sessions)
 
         def renderer(turn: Turn, turn_id: int) -> SlackRenderer:
@@ -150,8 +151,14 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             lease_s=settings.lease_s,
         )
         intake.on_submit(worker.wake)
+        exporter = NotebookExporter(store=store, files=relay, directory=directory, notices=surface)
         controls = TurnControls(
-            store=store, service=service, intake=intake, notices=surface, history=history
+            store=store,
+            service=service,
+            intake=intake,
+            notices=surface,
+            history=history,
+            exporter=exporter,
         )
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface)
         app = build_app(settings, client=slack)

@@ -27,6 +27,7 @@ from bot.core.events import (
     CodeFinished,
     CodeStarted,
     EngineEvent,
+    PostedFile,
     ProducedFile,
     SearchFinished,
     Step,
@@ -104,14 +105,14 @@ class TerminalRenderer:
         *,
         aliases: Mapping[str, str],
         failed: Sequence[str] = (),
-    ) -> dict[str, str]:
+    ) -> dict[str, PostedFile]:
         """Save the files under the output folder (printed text cannot be relinked)."""
         self._dir.mkdir(parents=True, exist_ok=True)
         saved = {}
         for file in files:
             target = self._dir / safe_name(file.name)
             await asyncio.to_thread(_save, file.content, target)
-            saved[file.path] = str(target)
+            saved[file.path] = PostedFile(str(target))
             self._err.write(f"  saved {target}\n")
         if failed:
             names = ", ".join(f"`{name}`" for name in failed)

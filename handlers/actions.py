@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.turns import ThreadKey
 from bot.slack.blocks import (
     ACTION_CANCEL,
+    ACTION_EXPORT_NOTEBOOK,
     ACTION_FEEDBACK,
     ACTION_RETRY,
     ACTION_SHOW_CODE,
@@ -21,6 +22,8 @@ class Controls(Protocol):
     async def cancel(self, turn_id: int, user_id: str) -> None: ...
 
     async def show_code(self, turn_id: int, user_id: str) -> None: ...
+
+    async def export_notebook(self, turn_id: int, user_id: str) -> None: ...
 
     async def feedback(self, turn_id: int, user_id: str, value: str) -> None: ...
 
@@ -50,6 +53,12 @@ def register(app: AsyncApp, controls: Controls) -> None:
         await ack()
         if (turn_id := _turn_id(action.get("value"))) is not None:
             await controls.show_code(turn_id, body["user"]["id"])
+
+    @app.action(ACTION_EXPORT_NOTEBOOK)
+    async def on_export_notebook(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()  # before the work: fetching images and uploading take a while
+        if (turn_id := _turn_id(action.get("value"))) is not None:
+            await controls.export_notebook(turn_id, body["user"]["id"])
 
     @app.action(ACTION_RETRY)
     async def on_retry(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -146,6 +146,7 @@ turns = Table(
     Column("usage", JSONValue),
     Column("timings", JSONValue),
     Column("code_runs", JSONValue),
+    Column("answer_text", Text),  # what the answer showed, links rewritten
     Column("error_code", String(64)),
     Column("error_ref", String(32)),
     Column("cancelled_by", String(32)),

@@ -63,6 +63,7 @@ def stored_turn(row: Row[Any], key: ThreadKey) -> StoredTurn:
         usage=row.usage,
         code_runs=row.code_runs,
         timings=row.timings,
+        answer_text=row.answer_text,
     )
 
 
@@ -99,6 +100,13 @@ class TurnQueue(TurnLeases):
         if not turn_ids:
             return []
         query = _WITH_THREAD.where(turns.c.id.in_(turn_ids)).order_by(turns.c.id)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [stored_turn(row, _key(row)) for row in rows]
+
+    async def of_thread(self, thread_id: int) -> list[StoredTurn]:
+        """Every turn of a thread, in the order they were asked."""
+        query = _WITH_THREAD.where(turns.c.thread_id == thread_id).order_by(turns.c.id)
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [stored_turn(row, _key(row)) for row in rows]
@@ -180,6 +188,7 @@ class TurnQueue(TurnLeases):
             "error_code": outcome.error_code,
             "error_ref": outcome.error_ref,
             "cancelled_by": outcome.cancelled_by,
+            "answer_text": outcome.answer_text,
         }
         for name in ("response_id", "reply_ts"):
             if getattr(outcome, name) is not None:

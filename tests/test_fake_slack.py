@@ -502,6 +502,30 @@ async def test_slack_connect_stub_and_files_info(slack: FakeSlack, client: Async
     assert info["file"]["channels"] == ["C0SHARED"]
 
 
+async def test_a_deleted_file_is_gone_like_in_slack(
+    slack: FakeSlack, client: AsyncWebClient, http: aiohttp.ClientSession
+) -> None:
+    file = slack.add_file("chart.png", tiny_png())
+    sent = slack.post_user_message(CHANNEL, ALICE, "the chart", files=[file])
+    presigned = slack.cdn.presign(slack.files[file["id"]])  # handed out before the deletion
+    token = {"Authorization": f"Bearer {slack.bot_token}"}
+
+    slack.delete_file(file["id"])
+    deleted = await slack_error(client.files_info(file=file["id"]))
+    unknown = await slack_error(client.files_info(file="F0NEVER"))
+    async with http.get(file["url_private_download"], headers=token) as direct:
+        direct_status, direct_type = direct.status, direct.content_type
+    async with http.get(presigned) as cdn:
+        cdn_status = cdn.status
+    replies = await client.conversations_replies(channel=CHANNEL, ts=sent.ts)
+
+    assert deleted.response["error"] == "file_deleted"
+    assert unknown.response["error"] == "file_not_found"
+    assert (direct_status, direct_type) == (404, "text/html")
+    assert cdn_status == 404
+    assert replies["messages"][0]["files"] == [{"id": file["id"], "mode": "tombstone"}]
+
+
 # --- streaming ------------------------------------------------------------------------------------
 
 

@@ -162,6 +162,7 @@ async def test_finish_records_the_outcome(store: Store) -> None:
         usage={"input_tokens": 10, "output_tokens": 5},
         timings={"total_s": 1.5},
         code_runs=[{"code": "print(1)", "logs": "1\n"}],
+        answer_text="The answer, with [a chart](https://x.slack.com/files/U/F1/c.png) — ✓",
     )
     assert await store.turns.finish(claimed.id, outcome, owner="w1")
     done = await store.turns.get(claimed.id)
@@ -170,6 +171,7 @@ async def test_finish_records_the_outcome(store: Store) -> None:
     assert done.usage == {"input_tokens": 10, "output_tokens": 5}
     assert done.code_runs == [{"code": "print(1)", "logs": "1\n"}]
     assert done.reply_ts == "1700000001.000100"
+    assert done.answer_text == outcome.answer_text
     assert done.finished_at is not None
     assert done.finished_at >= claimed.created_at
 
@@ -247,6 +249,20 @@ async def test_threads_remember_their_vector_store_and_indexed_documents(store: 
     assert (after.vector_store_id, after.search_status) == ("vs_1", "completed")
     assert after.file.permalink == "https://example.slack.com/files/U1/F1/report.pdf"
     assert (await store.threads.get(state.id)).vector_store_id == "vs_1"
+
+
+async def test_a_thread_lists_its_turns_in_order(store: Store) -> None:
+    first = await store.turns.record(turn(ts="1.1", text="first"))
+    await store.turns.record(turn(OTHER, ts="2.1", text="elsewhere"))
+    second = await store.turns.record(turn(ts="1.2", text="second"))
+    assert first
+    assert second
+
+    listed = await store.turns.of_thread(first.thread_id)
+
+    assert [t.turn.text for t in listed] == ["first", "second"]
+    assert [t.id for t in listed] == [first.id, second.id]
+    assert all(t.answer_text is None for t in listed)
 
 
 async def test_artifacts_feedback_and_channel_settings(store: Store) -> None:

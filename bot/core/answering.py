@@ -19,6 +19,7 @@ from bot.core.files import kind_of
 from bot.core.functions import FunctionTools
 from bot.core.instructions import model_request
 from bot.core.library import Library, SearchIndex, sources_line
+from bot.core.markdown import rewrite_links
 from bot.core.ports import Directory, Engine, Renderer, ThreadHistory
 from bot.core.records import StoredTurn, ThreadState
 from bot.core.rounds import ModelRounds, TurnRecord
@@ -106,7 +107,7 @@ class Answerer:
         await renderer.end_text(note, show_code=bool(record.code_runs))
         if finished.incomplete_reason:
             record.error_code = "engine_incomplete"
-        await outputs.publish(
+        links = await outputs.publish(
             self._engine,
             renderer,
             self._store.artifacts,
@@ -116,6 +117,9 @@ class Answerer:
             citations=finished.citations,
             code_ran=bool(record.code_runs),
         )
+        # What the reader saw, kept for notebook exports (the text is not asked for again).
+        shown = rewrite_links(finished.text, links, missing=wording.FILE_MISSING_NOTE)
+        record.answer_text = f"{shown}\n\n{note}" if note else shown
         record.mark("posted_s")
 
     async def _respond(

@@ -1,4 +1,4 @@
-"""What the buttons under answers do: Cancel, Show code, feedback, Retry.
+"""What the buttons under answers do: Cancel, Show code, Export notebook, feedback, Retry.
 
 Button values carry turn ids, never in-memory state, so buttons keep working after a
 restart; double clicks act once (the store's action log, or the turn queue's unique keys).
@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import wording
+from bot.core.exporting import NotebookExporter
 from bot.core.intake import Intake
 from bot.core.ports import Notices, ThreadHistory
 from bot.core.records import StoredTurn
@@ -34,8 +35,10 @@ class TurnControls:
         intake: Intake,
         notices: Notices,
         history: ThreadHistory,
+        exporter: NotebookExporter,
     ) -> None:
         self._store = store
+        self._exporter = exporter
         self._service = service
         self._intake = intake
         self._notices = notices
@@ -80,6 +83,11 @@ class TurnControls:
             return
         listing = code_listing(stored.code_runs, question=stored.turn.text)
         await self._notices.post_code(stored.turn.key, f"analysis-{turn_id}.py", listing)
+
+    async def export_notebook(self, turn_id: int, user_id: str) -> None:
+        """The whole thread as a notebook, in the thread; anyone who sees the thread may
+        export it (read-only: it shows what the thread already shows)."""
+        await self._exporter.export(turn_id, user_id)
 
     async def feedback(self, turn_id: int, user_id: str, value: str) -> None:
         stored = await self._store.turns.get(turn_id)

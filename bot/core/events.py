@@ -226,6 +226,16 @@ class ProducedFile:
 
 
 @dataclass(frozen=True)
+class PostedFile:
+    """Where a produced file went."""
+
+    link: str
+    """What the answer's links now point to (a Slack permalink, a saved path)."""
+    file_id: str | None = None
+    """The chat surface's own id for it (Slack `F…`), to fetch it again later."""
+
+
+@dataclass(frozen=True)
 class Step:
     """A unit of visible progress (reading a file, one code run), shown by renderers."""
 

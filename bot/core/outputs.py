@@ -132,21 +132,23 @@ async def publish(
     since: float,
     citations: Sequence[Citation],
     code_ran: bool,
-) -> None:
+) -> dict[str, str]:
     """Post what the turn produced (and the renderer's own files, e.g. big tables), point
-    the answer's links at them, say which could not be fetched, and remember them."""
+    the answer's links at them, say which could not be fetched, and remember them.
+    Returns container path → link, as the answer's links now point."""
     if not (code_ran or citations):  # only code writes files
-        await renderer.attach((), aliases={})
-        return
+        placed = await renderer.attach((), aliases={})
+        return {path: where.link for path, where in placed.items()}
     async with collected(
         engine, container_id=container_id, since=since, citations=citations
     ) as produced:
         if produced.files:
             await renderer.status(wording.STATUS_UPLOADING.format(count=len(produced.files)))
-        links = await renderer.attach(
+        placed = await renderer.attach(
             produced.files, aliases=produced.aliases, failed=produced.failed
         )
     for file in produced.files:
+        where = placed.get(file.path)
         await artifacts.add(
             Artifact(
                 turn_id=turn_id,
@@ -154,6 +156,8 @@ async def publish(
                 sha256=file.sha256,
                 size=file.size,
                 container_file_id=file.container_file_id,
-                permalink=links.get(file.path),
+                slack_file_id=where.file_id if where else None,
+                permalink=where.link if where else None,
             )
         )
+    return {path: where.link for path, where in placed.items()}

@@ -20,6 +20,7 @@ from bot.core.events import (
     ModelRequest,
     OutputFile,
     Placement,
+    PostedFile,
     ProducedFile,
     Step,
 )
@@ -107,10 +108,10 @@ class Attachments(Protocol):
         *,
         aliases: Mapping[str, str],
         failed: Sequence[str] = (),
-    ) -> dict[str, str]:
+    ) -> dict[str, PostedFile]:
         """Post `files`; point the answer's links at them (`aliases`: another path → the
         path of a posted file with the same bytes); say which files (`failed`, by name)
-        could not be fetched. Returns container path → where it is."""
+        could not be fetched. Returns container path → where it went."""
         ...
 
 
@@ -135,6 +136,13 @@ class Notices(Protocol):
 
     async def post_code(self, key: ThreadKey, name: str, code: str) -> None:
         """Python source as a file in the thread."""
+        ...
+
+    async def post_file(
+        self, key: ThreadKey, *, name: str, title: str, content: IO[bytes], size: int
+    ) -> bool:
+        """A file in the thread (read from `content`, `size` bytes); False when it could
+        not be posted."""
         ...
 
     async def suggest_prompts(self, channel_id: str) -> None:

@@ -78,6 +78,8 @@ class StoredTurn:
     usage: dict[str, Any] | None = None
     code_runs: list[dict[str, Any]] | None = None
     timings: dict[str, Any] | None = None
+    answer_text: str | None = None
+    """The answer's final Markdown as shown (links point at the posted files)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class TurnOutcome:
     error_code: str | None = None
     error_ref: str | None = None
     cancelled_by: str | None = None
+    answer_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Artifact:
     size: int
     container_file_id: str | None = None
     slack_file_id: str | None = None
+    """The posted Slack file (F…): fetched again for a notebook export."""
     permalink: str | None = None
 
 

@@ -46,6 +46,8 @@ class TurnRecord:
     """Function calls: name and whether they worked."""
     timings: dict[str, float] = field(default_factory=dict)
     error_code: str | None = None
+    answer_text: str | None = None
+    """The final answer as shown, links pointing at the posted files."""
 
     def mark(self, name: str) -> None:
         self.timings.setdefault(name, round(time.monotonic() - self.started, 3))

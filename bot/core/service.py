@@ -105,6 +105,7 @@ class AnalystService:
             error_code=record.error_code,
             error_ref=error_ref,
             cancelled_by=cancelled_by,
+            answer_text=record.answer_text,
         )
 
     def cancel(self, turn_id: int, *, by: str) -> bool:

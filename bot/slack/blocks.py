@@ -20,6 +20,7 @@ ACTION_SHOW_CODE = "analyst_show_code"
 ACTION_FEEDBACK = "analyst_feedback"
 ACTION_RETRY = "analyst_retry"
 ACTION_SUGGESTION = "analyst_suggestion"
+ACTION_EXPORT_NOTEBOOK = "analyst_export_notebook"
 
 TABLE_MAX_ROWS = 100
 TABLE_MAX_COLUMNS = 20
@@ -91,16 +92,13 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> B
 
 
 def answer_controls(turn_id: int, *, show_code: bool) -> list[Block]:
-    """Under a finished answer: Show code (when code ran) and 👍/👎."""
-    blocks: list[Block] = []
-    if show_code:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"answer-{turn_id}",
-                "elements": [button("Show code", ACTION_SHOW_CODE, str(turn_id))],
-            }
-        )
+    """Under a finished answer: Show code (when code ran), Export notebook (the whole
+    thread) and 👍/👎."""
+    buttons = [button("Show code", ACTION_SHOW_CODE, str(turn_id))] if show_code else []
+    buttons.append(button("Export notebook", ACTION_EXPORT_NOTEBOOK, str(turn_id)))
+    blocks: list[Block] = [
+        {"type": "actions", "block_id": f"answer-{turn_id}", "elements": buttons}
+    ]
     blocks.append(
         {
             "type": "context_actions",

@@ -20,6 +20,7 @@ from bot.core.events import (
     CodeReady,
     CodeStarted,
     EngineEvent,
+    PostedFile,
     ProducedFile,
     SearchFinished,
     SearchStarted,
@@ -151,10 +152,10 @@ class SlackRenderer:
         *,
         aliases: Mapping[str, str],
         failed: Sequence[str] = (),
-    ) -> dict[str, str]:
+    ) -> dict[str, PostedFile]:
         """Upload files (and tables too big for a block) into the thread in one message,
         point the answer's links at them, and say which files could not be posted; returns
-        container path → permalink."""
+        container path → permalink and Slack file id."""
         everything = [*files, *self._pages.table_files]
         with at(Priority.FINAL):
             shared = await self._uploads.share(
@@ -165,13 +166,11 @@ class SlackRenderer:
                 ],
             )
             posted = {info.get("name"): info for info in shared.files}
-            links = {
-                f.path: str(posted[f.name].get("permalink") or posted[f.name].get("url_private"))
-                for f in everything
-                if f.name in posted
-            }
-            links.update({alias: links[kept] for alias, kept in aliases.items() if kept in links})
-            await self._pages.relink(links)
+            placed = {f.path: _placed(posted[f.name]) for f in everything if f.name in posted}
+            placed.update(
+                {alias: placed[kept] for alias, kept in aliases.items() if kept in placed}
+            )
+            await self._pages.relink({path: where.link for path, where in placed.items()})
             missing = [*failed, *shared.failed]
             if missing:
                 names = ", ".join(f"`{name}`" for name in missing)
@@ -182,7 +181,7 @@ class SlackRenderer:
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-        return links
+        return placed
 
     async def error(self, text: str, *, retry: bool = False) -> None:
         """Tell the user what went wrong, after whatever text was already shown; the reply
@@ -267,3 +266,9 @@ class SlackRenderer:
             )
             return
         self._cancel_ts = response["ts"]
+
+
+def _placed(info: Mapping[str, object]) -> PostedFile:
+    """A file object from the upload → where the file is (permalink, file id)."""
+    link = str(info.get("permalink") or info.get("url_private"))
+    return PostedFile(link, str(info["id"]) if info.get("id") else None)

@@ -1,7 +1,8 @@
 """`SlackSurface`: posts that belong to no answer.
 
-"Yours is next", ephemeral replies to button clicks, the Python of an answer as a file, the
-Messages tab's suggested prompts, file-drop profiles and acknowledgements of channel settings.
+"Yours is next", ephemeral replies to button clicks, the Python of an answer and a thread's
+notebook as files, the Messages tab's suggested prompts, file-drop profiles and
+acknowledgements of channel settings.
 Notices never fail the work they accompany: their errors are logged.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import IO
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,14 +23,18 @@ from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, at, failure_code
 from bot.slack.profile_blocks import profile_blocks
 from bot.slack.sessions import ACTIVE, SessionSupport
+from bot.slack.uploads import SlackUploads, Upload
 
 logger = logging.getLogger(__name__)
 
 
 class SlackSurface:
-    def __init__(self, client: AsyncWebClient, sessions: SessionSupport) -> None:
+    def __init__(
+        self, client: AsyncWebClient, sessions: SessionSupport, uploads: SlackUploads
+    ) -> None:
         self._client = client
         self._sessions = sessions
+        self._uploads = uploads
 
     async def idle(self, key: ThreadKey) -> None:
         """Nothing runs in the thread: end an agent session left `processing`."""
@@ -97,6 +103,15 @@ class SlackSurface:
             title=wording.CODE_SNIPPET_TITLE,
             snippet_type="python",
         )
+
+    async def post_file(
+        self, key: ThreadKey, *, name: str, title: str, content: IO[bytes], size: int
+    ) -> bool:
+        """A file in the thread through the streamed upload path; its title may quote a
+        question, so it is defused (the file's contents are the caller's)."""
+        with at(Priority.FINAL):
+            shared = await self._uploads.share(key, [Upload(name, defuse(title), content, size)])
+        return bool(shared.files)
 
     async def suggest_prompts(self, channel_id: str) -> None:
         """Pin suggested prompts in the Messages tab (agent view: no `thread_ts`)."""

@@ -134,7 +134,12 @@ class Cdn:
             body = _error_xml("AccessDenied", denial)
             return web.Response(status=403, text=body, content_type="application/xml")
         record = self.ws.files.get(file_id)
-        if record is None or not record.uploaded or record.name != request.match_info["name"]:
+        if (
+            record is None
+            or not record.uploaded
+            or record.deleted
+            or record.name != request.match_info["name"]
+        ):
             self._record(request, 404, file_id, "not_found")
             body = _error_xml("NoSuchKey", "The specified key does not exist.")
             return web.Response(status=404, text=body, content_type="application/xml")

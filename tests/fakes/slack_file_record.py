@@ -75,6 +75,9 @@ class FileRecord:
     completed: bool = True
     created: int = field(default_factory=lambda: int(time.time()))
     shares: list[Share] = field(default_factory=list)
+    deleted: bool = False
+    """Someone deleted it: files.info answers ``file_deleted``, its URLs 404, and messages
+    that shared it carry a tombstone instead of the file."""
 
     @property
     def size(self) -> int:
@@ -100,7 +103,10 @@ class FileRecord:
         return self.content or b""
 
     def to_api(self) -> dict[str, Any]:
-        """The full file object (files.info, message ``files[]``, completeUploadExternal)."""
+        """The full file object (files.info, message ``files[]``, completeUploadExternal);
+        a deleted file is a tombstone."""
+        if self.deleted:
+            return {"id": self.id, "mode": "tombstone"}
         obj: dict[str, Any] = {
             "id": self.id,
             "created": self.created,

@@ -43,6 +43,8 @@ def files_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     record = ws.files.get(arg_str(args, "file") or "")
     if record is None or not record.completed:
         raise SlackError("file_not_found")
+    if record.deleted:
+        raise SlackError("file_deleted")
     return {"file": record.to_api(), "comments": [], "response_metadata": {"next_cursor": ""}}
 
 
@@ -223,7 +225,12 @@ def serve_file(
     if not authorized or ws.faults.html_downloads or file_id in ws.faults.html_files:
         _record(ws, request, record.id if record else None, 200, "text/html", "login_page")
         return web.Response(text=LOGIN_PAGE, content_type="text/html", charset="utf-8")
-    if record is None or not record.uploaded or record.name != request.match_info["name"]:
+    if (
+        record is None
+        or not record.uploaded
+        or record.deleted
+        or record.name != request.match_info["name"]
+    ):
         _record(ws, request, file_id, 404, "text/html", "not_found")
         return web.Response(
             status=404, text="<html><body>File not found</body></html>", content_type="text/html"

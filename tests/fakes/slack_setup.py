@@ -108,6 +108,12 @@ class SlackSetup:
             record.shares.append(Share(channel, self.ws.next_ts(), None, private))
         return record.to_api()
 
+    def delete_file(self, file_id: str) -> None:
+        """Someone deletes a file in Slack (the bot's own uploads too): ``files.info``
+        answers ``file_deleted``, its URLs (and presigned CDN URLs already handed out)
+        answer 404, and the messages that shared it show a tombstone."""
+        self.ws.files[file_id].deleted = True
+
     def file_stub(self, file_id: str) -> dict[str, Any]:
         """The Slack Connect stub for a file (``file_access: check_file_info``)."""
         return self.ws.files[file_id].stub()
