@@ -24,6 +24,7 @@ import aiohttp
 
 import handlers
 from bot.core.answering import Answerer
+from bot.core.channel_profiles import ChannelProfiles
 from bot.core.controls import TurnControls
 from bot.core.intake import Intake
 from bot.core.service import AnalystService
@@ -33,6 +34,7 @@ from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
 from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
+from bot.slack.analyst_command import AnalystCommand
 from bot.slack.app import build_app
 from bot.slack.client import SlackApp, SlackClient, SocketMode, slack_client
 from bot.slack.delivery import SlackDelivery
@@ -118,6 +120,12 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
                 native_stream=native_stream,
             )
 
+        profiles = ChannelProfiles(
+            store=store.channels,
+            managed=settings.channel_profiles,
+            models=settings.model_choices,
+            default_model=settings.model,
+        )
         answerer = Answerer(
             store=store,
             engine=engine,
@@ -127,6 +135,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             directory=directory,
             history=history,
             instructions=settings.instructions,
+            profiles=profiles,
         )
         service = AnalystService(
             answerer=answerer,
@@ -151,9 +160,10 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         controls = TurnControls(
             store=store, service=service, intake=intake, notices=surface, history=history
         )
-        drops = FileDropProfiler(store=store, fetcher=relay, poster=surface)
+        drops = FileDropProfiler(store=store, fetcher=relay, poster=surface, channels=profiles)
+        analyst = AnalystCommand(slack, session, profiles=profiles, directory=directory)
         app = build_app(settings, client=slack)
-        handlers.register(app, intake, controls, drops)
+        handlers.register(app, intake, controls, drops, analyst)
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, intake, service, worker, store, slack)

@@ -130,12 +130,14 @@ async def test_a_slash_command_arrives_signed_and_form_encoded_as_slack_sends_it
     reply = slack.command_answered(fields, await sender.send_form(fields))
 
     [sent] = seen
-    assert sent["command"] == "/analyst" and sent["text"] == "help"
+    assert sent["command"] == "/analyst"
+    assert sent["text"] == "help"
     assert (sent["user_id"], sent["channel_id"], sent["team_id"]) == (ALICE, CHANNEL, "T0TEST")
     assert sent["channel_name"] == "general"
     assert sent["response_url"].startswith(slack.url + "commands/T0TEST/")
     assert set(sent) >= {"token", "team_domain", "user_name", "api_app_id", "trigger_id"}
-    assert reply is not None and (reply.via, reply.response_type) == ("ack", "ephemeral")
+    assert reply is not None
+    assert (reply.via, reply.response_type) == ("ack", "ephemeral")
     assert slack.replies_to(ALICE)[0].content == "Usage: …"
 
 
@@ -158,7 +160,8 @@ async def test_an_empty_ack_shows_nothing_and_a_late_one_shows_slacks_error(
 
     late = type(answer)(200, "", {}, 3.5)
     reply = slack.command_answered(fields, late)
-    assert reply is not None and reply.error == "operation_timeout"
+    assert reply is not None
+    assert reply.error == "operation_timeout"
 
 
 async def test_response_urls_take_valid_replies_five_times(slack: FakeSlack) -> None:
@@ -193,9 +196,11 @@ async def test_views_open_exchanges_a_trigger_once(
     opened = await client.views_open(trigger_id=trigger, view=modal())
 
     view = opened["view"]
-    assert view["id"].startswith("V") and view["root_view_id"] == view["id"]
+    assert view["id"].startswith("V")
+    assert view["root_view_id"] == view["id"]
     assert view["blocks"][0]["element"]["action_id"] == "value"
-    assert slack.open_view(ALICE) is not None and slack.open_view(ALICE).id == view["id"]
+    assert slack.open_view(ALICE) is not None
+    assert slack.open_view(ALICE).id == view["id"]
     again = await slack_error(client.views_open(trigger_id=trigger, view=modal()))
     assert again.response["error"] == "exchanged_trigger_id"
     bogus = await slack_error(client.views_open(trigger_id="nope", view=modal()))
@@ -344,7 +349,8 @@ async def test_a_submission_carries_each_input_in_its_elements_shape(
     assert values["notes"]["value"] == {"type": "plain_text_input", "value": "old"}
     assert values["model"]["value"]["selected_option"]["value"] == "m2"
     assert [o["value"] for o in values["tools"]["value"]["selected_options"]] == ["b"]
-    assert payload["type"] == "view_submission" and payload["user"]["id"] == ALICE
+    assert payload["type"] == "view_submission"
+    assert payload["user"]["id"] == ALICE
     assert payload["view"]["private_metadata"] == '{"channel": "C0GENERAL"}'
     assert payload["view"]["callback_id"] == "settings"
     assert record.outcome == "pending"

@@ -28,16 +28,19 @@ from bot.core.events import (
 )
 from bot.core.files import kind_of
 from bot.core.instructions import model_request
-from bot.core.ports import Directory, Engine, Renderer, ThreadHistory
-from bot.core.records import StoredTurn, ThreadState
+from bot.core.ports import Directory, Engine, ProfileSource, Renderer, ThreadHistory
+from bot.core.records import ChannelProfile, StoredTurn, ThreadState
 from bot.core.storage import Store
+from bot.core.tools import CODE_INTERPRETER
 from bot.core.turns import PriorMessage, SlackFile, Turn
 from bot.core.workspace import Progress, Workspace, WorkspaceBuilder
-from bot.errors import ContainerExpired, FileError, TurnError
+from bot.errors import ContainerExpired, FileError, PythonOff, TurnError
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_MESSAGES = 50
+NEEDS_PYTHON = frozenset({"data", "document"})
+"""File kinds only the code interpreter can read (images go to the model directly)."""
 RESTART_NOTE = "_(the analysis session expired; starting it again with your files…)_"
 
 
@@ -70,7 +73,9 @@ class Answerer:
         directory: Directory,
         history: ThreadHistory,
         instructions: str,
+        profiles: ProfileSource | None = None,
     ) -> None:
+        self._profiles = profiles
         self._store = store
         self._engine = engine
         self._workspace = workspace
@@ -80,6 +85,10 @@ class Answerer:
 
     async def answer(self, stored: StoredTurn, renderer: Renderer, record: TurnRecord) -> None:
         turn = stored.turn
+        profile = await self._profile(turn)
+        python = CODE_INTERPRETER in profile.tools
+        if not python:  # said plainly, before anything is uploaded
+            _refuse_data_files(turn.files)
         thread = await self._store.threads.get(stored.thread_id)
         first = thread.conversation_id is None
         if first:  # the thread's first question names it
@@ -102,11 +111,11 @@ class Answerer:
             )
 
         new_ids = await self._workspace.add_files(thread, turn.files, reading)
-        new_ids |= await self._context_files(thread, prior, reading)
-        workspace = await self._workspace.prepare(thread, new_slack_ids=new_ids)
+        new_ids |= await self._context_files(thread, prior, reading, python=python)
+        workspace = await self._workspace.prepare(thread, new_slack_ids=new_ids, python=python)
         record.mark("ready_s")
         finished, workspace = await self._respond(
-            stored, thread, workspace, prior, renderer, record, new_ids=new_ids
+            stored, thread, workspace, prior, renderer, record, new_ids=new_ids, profile=profile
         )
         note = wording.INCOMPLETE_NOTE if finished.incomplete_reason else None
         await renderer.end_text(note, show_code=bool(record.code_runs))
@@ -134,6 +143,7 @@ class Answerer:
         record: TurnRecord,
         *,
         new_ids: set[str],
+        profile: ChannelProfile,
     ) -> tuple[Finished, Workspace]:
         """Run the model; on a container that died mid-turn, once more on a fresh one."""
         user = await self._directory.user(stored.turn.user_id)
@@ -145,6 +155,7 @@ class Answerer:
                 user=user,
                 workspace=workspace,
                 prior=prior,
+                profile=profile,
             )
             try:
                 return await self._stream(request, renderer, record), workspace
@@ -189,8 +200,13 @@ class Answerer:
             turn.key, before_ts=turn.message_ts, limit=CONTEXT_MESSAGES
         )
 
+    async def _profile(self, turn: Turn) -> ChannelProfile:
+        if self._profiles is None:
+            return ChannelProfile()
+        return await self._profiles.for_turn(turn.key.team_id, turn.key.channel_id)
+
     async def _context_files(
-        self, thread: ThreadState, prior: list[PriorMessage], reading: Progress
+        self, thread: ThreadState, prior: list[PriorMessage], reading: Progress, *, python: bool
     ) -> set[str]:
         """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
         added: set[str] = set()
@@ -198,8 +214,17 @@ class Answerer:
             for file in message.files:
                 if not file.is_stub and kind_of(file) is None:
                     continue
+                if not python and kind_of(file) in NEEDS_PYTHON:
+                    continue
                 try:
                     added |= await self._workspace.add_files(thread, [file], reading)
                 except FileError as error:
                     logger.info("skipping earlier thread file %s: %s", file.id, error.code)
         return added
+
+
+def _refuse_data_files(files: tuple[SlackFile, ...]) -> None:
+    """Without Python a data file can't be analysed: say so instead of answering blind."""
+    unreadable = [f.name or f.id for f in files if kind_of(f) in NEEDS_PYTHON]
+    if unreadable:
+        raise PythonOff(f"{len(unreadable)} data file(s)", name=", ".join(unreadable))

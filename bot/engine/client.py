@@ -21,7 +21,9 @@ import openai
 from openai import AsyncOpenAI
 
 from bot.core.events import EngineEvent, ModelRequest, OutputFile, Placement
+from bot.core.instructions import full_instructions
 from bot.core.ports import ByteSink
+from bot.core.tools import CODE_INTERPRETER
 from bot.core.turns import ThreadKey
 from bot.engine.failures import from_exception, retry_after_seconds
 from bot.engine.stream import StreamState, read_stream, sse_batches
@@ -211,16 +213,20 @@ class OpenAIEngine:
             for file_id in request.image_file_ids
         ]
         params: dict[str, Any] = {
-            "model": self._model,
+            "model": request.model or self._model,
             "conversation": request.conversation_id,
-            "instructions": request.instructions,
+            "instructions": full_instructions(request),
             "input": [{"type": "message", "role": "user", "content": content}],
-            "tools": [{"type": "code_interpreter", "container": request.container_id}],
-            "tool_choice": {"type": "code_interpreter"} if request.force_python else "auto",
-            "include": ["code_interpreter_call.outputs"],
             "truncation": "auto",
             "stream": True,
         }
+        if CODE_INTERPRETER in request.tools:  # the channel may have switched Python off
+            params["tools"] = [{"type": "code_interpreter", "container": request.container_id}]
+            python = {"type": "code_interpreter"}
+            params["tool_choice"] = python if request.force_python else "auto"
+            params["include"] = ["code_interpreter_call.outputs"]
+        if request.reasoning_effort:
+            params["reasoning"] = {"effort": request.reasoning_effort}
         if request.metadata:
             params["metadata"] = request.metadata
         if request.user_hash:
