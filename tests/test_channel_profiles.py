@@ -138,6 +138,22 @@ async def test_settings_round_trip_changes_the_next_turn(bot: BotUnderTest) -> N
     assert stored.updated_by == ALICE
 
 
+async def test_the_announcement_never_pings_whatever_the_name(bot: BotUnderTest) -> None:
+    bot.slack.add_user("U0EVE", name="eve", display_name="<!channel> @here Eve")
+    _, acked = await bot.command("settings", user="U0EVE")
+    assert acked is None
+    modal = await bot.slack.wait_for(lambda: bot.slack.open_view("U0EVE"))
+
+    saved = await bot.submit(modal.id, {"reasoning_effort": "low"}, user="U0EVE")
+
+    assert saved.outcome == "closed"
+    [announced] = await announcements(bot)
+    assert "Eve changed this channel's analyst settings: reasoning effort → low" in (
+        announced.text_content()
+    )
+    assert bot.slack.pings() == []
+
+
 async def test_a_model_no_longer_offered_is_a_field_error_and_nothing_is_stored(
     bot: BotUnderTest,
 ) -> None:

@@ -108,9 +108,11 @@ class AnalystCommand:
 
     async def open_settings(self, command: SlashCommand) -> None:
         """Open the channel's settings modal, quickly: the trigger lasts 3 s."""
-        membership = asyncio.create_task(self._is_member(command.channel_id))
-        profile = await self._profiles.get(command.team_id, command.channel_id)
-        if not await membership:
+        async with asyncio.TaskGroup() as group:  # both at once; one failing stops the other
+            membership = group.create_task(self._is_member(command.channel_id))
+            reading = group.create_task(self._profiles.get(command.team_id, command.channel_id))
+        profile = reading.result()
+        if not membership.result():
             await self._tell(command, wording.ANALYST_NOT_IN_CHANNEL)
             return
         view = settings_view(
