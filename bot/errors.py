@@ -8,7 +8,8 @@
         │   ├── UnsupportedFile       type we do not analyse
         │   ├── FileTooLarge          over ANALYST_MAX_FILE_MB (checked before download)
         │   ├── FileNotDownloadable   HTML page / 403 / host not allowed / Slack error
-        │   └── EmptyFile             zero bytes
+        │   ├── EmptyFile             zero bytes
+        │   └── PythonOff             a data file, in a channel whose analyst has Python off
         ├── EngineError           OpenAI could not produce an answer
         │   ├── EngineAuthError       invalid API key / permission
         │   ├── QuotaExceeded         credit or quota exhausted
@@ -89,6 +90,12 @@ class FileNotDownloadable(FileError):
 
 class EmptyFile(FileError):
     code = "file_empty"
+
+
+class PythonOff(FileError):
+    """The channel's analyst has the code interpreter off, so a data file can't be analysed."""
+
+    code = "python_off"
 
 
 class EngineError(TurnError):

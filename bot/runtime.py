@@ -24,6 +24,7 @@ import aiohttp
 
 import handlers
 from bot.core.answering import Answerer
+from bot.core.channel_profiles import ChannelProfiles
 from bot.core.controls import TurnControls
 from bot.core.exporting import NotebookExporter
 from bot.core.functions import visual_tools
@@ -35,6 +36,7 @@ from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
 from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
+from bot.slack.analyst_command import AnalystCommand
 from bot.slack.app import build_app
 from bot.slack.client import SlackApp, SlackClient, SocketMode, slack_client
 from bot.slack.delivery import SlackDelivery
@@ -120,6 +122,12 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
                 native_stream=native_stream,
             )
 
+        profiles = ChannelProfiles(
+            store=store.channels,
+            managed=settings.channel_profiles,
+            models=settings.model_choices,
+            default_model=settings.model,
+        )
         answerer = Answerer(
             store=store,
             engine=engine,
@@ -130,6 +138,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             history=history,
             instructions=settings.instructions,
             functions=visual_tools(),
+            profiles=profiles,
         )
         service = AnalystService(
             answerer=answerer,
@@ -160,9 +169,10 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             history=history,
             exporter=exporter,
         )
-        drops = FileDropProfiler(store=store, fetcher=relay, poster=surface)
+        drops = FileDropProfiler(store=store, fetcher=relay, poster=surface, channels=profiles)
+        analyst = AnalystCommand(slack, session, profiles=profiles, directory=directory)
         app = build_app(settings, client=slack)
-        handlers.register(app, intake, controls, drops)
+        handlers.register(app, intake, controls, drops, analyst)
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, intake, service, worker, store, slack)

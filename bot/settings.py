@@ -7,11 +7,14 @@ wrapped in `Secret`, whose repr never shows the value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.records import ChannelProfile
 from bot.env_reader import EnvReader, Secret, is_loopback
+from bot.profiles_file import load_profiles
 
 __all__ = ["Secret", "Settings", "is_loopback"]
 
@@ -36,6 +39,9 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 Mode = Literal["http", "socket", "terminal"]
+# A model id as OpenAI writes them; short enough for a Slack option ("… (no longer offered)").
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,49}")
+MAX_MODELS = 98  # a Slack select holds 100 options, two are the default and a retired one
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,11 @@ class Settings:
     openai_base_url: str | None = None
     """`OPENAI_BASE_URL`: an OpenAI-compatible endpoint (Azure, a fake in tests)."""
     model: str = DEFAULT_MODEL
-    """`ANALYST_MODEL`."""
+    """`ANALYST_MODEL`: every turn's model unless its channel picked another."""
+    models: tuple[str, ...] = ()
+    """`ANALYST_MODELS`: the models a channel may pick (empty: only `model`)."""
+    channel_profiles: Mapping[str, ChannelProfile] = field(default_factory=dict)
+    """`ANALYST_CHANNEL_PROFILES`: the admins' file, read at start-up (channel id → profile)."""
     instructions: str = DEFAULT_INSTRUCTIONS
     """`ANALYST_INSTRUCTIONS`: base instructions, sent on every request."""
     database_url: str = "sqlite:///slack-analyst.db"
@@ -86,6 +96,11 @@ class Settings:
     """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal."""
     log_level: str = "INFO"
     """`LOG_LEVEL`."""
+
+    @property
+    def model_choices(self) -> tuple[str, ...]:
+        """The models a channel may pick (`ANALYST_MODELS`, or just `ANALYST_MODEL`)."""
+        return self.models or (self.model,)
 
     @property
     def max_file_bytes(self) -> int:
@@ -132,6 +147,8 @@ class Settings:
         hosts = reader.hosts("SLACK_FILE_HOSTS", DEFAULT_FILE_HOSTS)
         redirect_hosts = reader.hosts("SLACK_FILE_REDIRECT_HOSTS", DEFAULT_REDIRECT_HOSTS)
         rate_scale = reader.number("SLACK_RATE_SCALE", float, 1.0, low=0.1, high=100)
+        models = _models(reader, common.model)
+        profiles = _profiles(reader, models)
         reader.raise_if_problems()
         return cls(
             openai_api_key=_present(openai_key),
@@ -144,6 +161,8 @@ class Settings:
             slack_file_hosts=hosts,
             slack_file_redirect_hosts=redirect_hosts,
             slack_rate_scale=rate_scale,
+            models=models,
+            channel_profiles=profiles,
             **vars(common),
         )
 
@@ -179,6 +198,29 @@ def _check_slack_mode(
             "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: multi-workspace OAuth is not supported yet, "
             "and with both set Bolt would ignore SLACK_BOT_TOKEN; unset them"
         )
+
+
+def _models(reader: EnvReader, default: str) -> tuple[str, ...]:
+    raw = reader.text("ANALYST_MODELS")
+    if raw is None:
+        return (default,)
+    models = tuple(dict.fromkeys(m.strip() for m in raw.split(",") if m.strip()))
+    bad = [m for m in models if not MODEL_NAME.fullmatch(m)]
+    if bad or not models:
+        reader.problem(f"ANALYST_MODELS: expected comma-separated model ids, got {raw!r}")
+    if len(models) > MAX_MODELS:
+        reader.problem(f"ANALYST_MODELS: at most {MAX_MODELS} models (Slack's menus)")
+    return models
+
+
+def _profiles(reader: EnvReader, models: tuple[str, ...]) -> dict[str, ChannelProfile]:
+    path = reader.text("ANALYST_CHANNEL_PROFILES")
+    if path is None:
+        return {}
+    profiles, problems = load_profiles(path, models=models)
+    for problem in problems:
+        reader.problem(f"ANALYST_CHANNEL_PROFILES: {problem}")
+    return profiles
 
 
 def _present(secret: Secret | None) -> Secret:

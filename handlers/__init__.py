@@ -15,6 +15,7 @@ from bot.profile.drop import FileDrop
 
 if TYPE_CHECKING:
     from handlers.actions import Controls
+    from handlers.commands import AnalystDesk
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
 EVENT_TYPES = ("app_mention", "message", "app_home_opened", "agent_session_stopped")
@@ -48,10 +49,13 @@ class Drops(Protocol):
     async def set_auto_profile(self, key: ThreadKey, enabled: bool, *, message_ts: str) -> None: ...
 
 
-def register(app: AsyncApp, intake: Intake, controls: Controls, drops: Drops) -> None:
-    from handlers import actions, home, questions, sessions
+def register(
+    app: AsyncApp, intake: Intake, controls: Controls, drops: Drops, analyst: AnalystDesk
+) -> None:
+    from handlers import actions, commands, home, questions, sessions
 
     questions.register(app, intake, drops)
     home.register(app, intake)
     actions.register(app, controls)
     sessions.register(app, controls)
+    commands.register(app, analyst)

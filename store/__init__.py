@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.actions import ActionLog
-from store.artifacts import ArtifactStore, ChannelSettings
+from store.artifacts import ArtifactStore
+from store.channels import ChannelSettings
 from store.database import Database, open_database
 from store.replies import ReplyLog
 from store.threads import ThreadStore

@@ -1,4 +1,4 @@
-"""Artifacts (files the model produced), feedback on answers, and per-channel settings."""
+"""Artifacts (files the model produced) and feedback on answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.core.records import Artifact
 from store.database import Database
-from store.schema import artifacts, channel_settings, feedback
+from store.schema import artifacts, feedback
 
 
 def _now() -> datetime:
@@ -65,29 +65,3 @@ class ArtifactStore:
         query = select(feedback.c.user_id, feedback.c.value).where(feedback.c.turn_id == turn_id)
         async with self._db.read() as conn:
             return {row.user_id: row.value for row in (await conn.execute(query)).all()}
-
-
-class ChannelSettings:
-    """Per-channel switches; a channel without a row has the defaults."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def auto_profile(self, team_id: str, channel_id: str) -> bool:
-        query = select(channel_settings.c.auto_profile).where(
-            channel_settings.c.team_id == team_id, channel_settings.c.channel_id == channel_id
-        )
-        async with self._db.read() as conn:
-            value = (await conn.execute(query)).scalar_one_or_none()
-        return True if value is None else bool(value)
-
-    async def set_auto_profile(self, team_id: str, channel_id: str, enabled: bool) -> None:
-        stmt = self._db.insert(channel_settings).values(
-            team_id=team_id, channel_id=channel_id, auto_profile=enabled, updated_at=_now()
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["team_id", "channel_id"],
-            set_={"auto_profile": enabled, "updated_at": _now()},
-        )
-        async with self._db.write() as conn:
-            await conn.execute(stmt)

@@ -4,7 +4,7 @@ threads ─┬─< thread_files >── files        a Slack thread ↔ its Open
          └─< turns ─┬─< artifacts           the durable per-thread queue and each turn's record
                     ├─< feedback
                     └─< replies             the outbox: final messages until Slack took them
-channel_settings                            per-channel switches (auto-profile, …)
+channel_settings                            each channel's analyst profile
 handled_actions                             button clicks already acted on
 """
 
@@ -193,6 +193,7 @@ feedback = Table(
     UniqueConstraint("turn_id", "user_id"),
 )
 
+# A channel's analyst profile (`bot.core.records.ChannelProfile`); no row: the defaults.
 channel_settings = Table(
     "channel_settings",
     metadata,
@@ -200,6 +201,12 @@ channel_settings = Table(
     Column("channel_id", String(32), primary_key=True),
     Column("auto_profile", Boolean, nullable=False, server_default=text("true")),
     _now_column("updated_at"),
+    Column("instructions", Text, nullable=False, server_default=""),
+    Column("model", String(128)),
+    Column("reasoning_effort", String(16)),
+    # Switched off (rather than on), so a tool added later is on everywhere by default.
+    Column("disabled_tools", JSONValue),
+    Column("updated_by", String(32)),
 )
 
 # Button clicks already acted on (double clicks, Slack redeliveries).

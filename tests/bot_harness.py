@@ -27,7 +27,9 @@ from bot.settings import Settings
 from bot.slack.front_door import EventsEndpoint, bound_port, start_http, web_app
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, UserMessage
+from tests.fakes.slack_commands import Reply
 from tests.fakes.slack_events import EventSender, SentResponse
+from tests.fakes.slack_submissions import Submission, Value
 
 REPO = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret"
@@ -166,6 +168,23 @@ class BotUnderTest:
         response = await self.events.send(sent.message_event)
         assert response.status == 200, response.body
         return sent
+
+    async def command(
+        self, text: str, *, channel: str = "C0GENERAL", user: str = "U0ALICE"
+    ) -> tuple[dict[str, str], Reply | None]:
+        """``user`` types ``/analyst text`` in ``channel``: the fields Slack sent, and what the
+        user saw of the bot's acknowledgement (None: nothing)."""
+        fields = self.slack.slash_command(user, channel, "/analyst", text)
+        answer = await self.events.send_form(fields)
+        return fields, self.slack.command_answered(fields, answer)
+
+    async def submit(
+        self, view_id: str, values: dict[str, Value] | None = None, *, user: str = "U0ALICE"
+    ) -> Submission:
+        """``user`` fills in ``values`` and presses the modal's submit button."""
+        payload, record = self.slack.view_submission(view_id, user, values)
+        answer = await self.events.send_interaction(payload)
+        return self.slack.submission_answered(record, answer)
 
     async def send(self, envelope: dict[str, Any], **kwargs: Any) -> SentResponse:
         return await self.events.send(envelope, **kwargs)

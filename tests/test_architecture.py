@@ -27,8 +27,9 @@ MAX_LINES = 300
 ALLOWED: dict[str, set[str]] = {
     "bot": set(),
     "bot.errors": set(),
-    "bot.wording": {"bot.errors"},
-    "bot.settings": {"bot.errors", "bot.env_reader"},
+    "bot.wording": {"bot.wording", "bot.errors"},
+    "bot.settings": {"bot.errors", "bot.env_reader", "bot.profiles_file", "bot.core.records"},
+    "bot.profiles_file": {"bot.core", "bot.errors"},
     "bot.env_reader": {"bot.errors"},
     "bot.core": {"bot.core", "bot.errors", "bot.wording"},
     "bot.profile": {"bot.profile", "bot.core", "bot.errors", "bot.wording"},

@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 import handlers
 from bot.runtime import open_runtime
 from bot.settings import Settings
+from bot.slack.analyst_command import COMMAND
 from bot.slack.front_door import web_app
 from tests.bot_harness import BotUnderTest, bot_env, running_bot, wait_until
 from tests.conftest import REPO
@@ -58,6 +59,17 @@ def test_manifest_is_complete_for_the_agent_view_and_scopes() -> None:
     } <= scopes
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
+
+
+def test_manifest_declares_the_analyst_command_and_its_scopes() -> None:
+    [command] = MANIFEST["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert command["should_escape"] is False
+    assert "settings" in command["usage_hint"]
+    assert 0 < len(command["description"]) <= 2000
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    # commands: /analyst; *:read: conversations.info, is the bot in the channel it configures
+    assert {"commands", "channels:read", "groups:read", "mpim:read"} <= scopes
 
 
 def _sample_event(subscription: str) -> dict:

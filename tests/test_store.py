@@ -6,16 +6,21 @@ import asyncio
 import json
 import sys
 import textwrap
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.records import Artifact, TurnOutcome
+from bot.core.records import Artifact, ChannelProfile, TurnOutcome
+from bot.core.tools import ALL_TOOLS
 from bot.core.turns import SlackFile, ThreadKey, Turn
 from store import Store, open_store
-from store.schema import turns
+from store.schema import channel_settings, metadata, turns
 from tests.conftest import REPO
 
 KEY = ThreadKey("T1", "C1", "1700000000.000100")
@@ -331,3 +336,52 @@ async def test_a_button_click_is_acted_on_once_within_its_window(store: Store) -
     assert not await store.actions.claim("show_code:1", window_s=60)  # the double click
     assert await store.actions.claim("show_code:2", window_s=60)
     assert await store.actions.claim("show_code:1", window_s=0)  # the window has passed
+
+
+async def test_a_channel_profile_round_trips_and_defaults_without_a_row(store: Store) -> None:
+    assert await store.channels.profile("T1", "C1") == ChannelProfile()
+    profile = ChannelProfile(
+        instructions="Amounts are in EUR.",
+        model="model-b",
+        reasoning_effort="high",
+        auto_profile=False,
+        tools=frozenset({"code_interpreter", "show_table"}),
+    )
+    before = datetime.now(UTC)
+    await store.channels.save_profile("T1", "C1", profile, by="U1")
+
+    saved = await store.channels.profile("T1", "C1")
+    assert replace(saved, updated_by=None, updated_at=None) == profile
+    assert saved.updated_by == "U1"
+    assert saved.updated_at is not None
+    assert saved.updated_at >= before.replace(microsecond=0)
+    assert await store.channels.profile("T1", "C2") == ChannelProfile()  # per channel
+    assert await store.channels.auto_profile("T1", "C1") is False
+
+    # The @Analyst auto-profile switch changes only that; clearing fields clears them.
+    assert await store.channels.set_auto_profile("T1", "C1", True)
+    assert (await store.channels.profile("T1", "C1")).instructions == "Amounts are in EUR."
+    await store.channels.save_profile("T1", "C1", ChannelProfile(), by="U2")
+    cleared = await store.channels.profile("T1", "C1")
+    assert (cleared.model, cleared.reasoning_effort, cleared.instructions) == (None, None, "")
+    assert cleared.tools == ALL_TOOLS
+
+
+async def test_tools_are_stored_as_the_ones_switched_off(store: Store) -> None:
+    """A tool added to the bot later is on in every channel that never switched it off."""
+    await store.channels.save_profile(
+        "T1", "C1", ChannelProfile(tools=ALL_TOOLS - {"show_chart"}), by="U1"
+    )
+    async with store.engine.connect() as conn:
+        stored = (await conn.execute(select(channel_settings.c.disabled_tools))).scalar_one()
+    assert stored == ["show_chart"]
+
+
+async def test_migrations_build_exactly_the_schema(store: Store) -> None:
+    """What the migrations create is what `store.schema` declares (columns, types, indexes)."""
+
+    def compare(connection: Connection) -> list[object]:
+        return compare_metadata(MigrationContext.configure(connection), metadata)
+
+    async with store.engine.connect() as conn:
+        assert await conn.run_sync(compare) == []

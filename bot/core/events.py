@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Literal
 
+from bot.core.tools import ALL_TOOLS
+
 StepStatus = Literal["pending", "in_progress", "complete", "error"]
 
 
@@ -158,6 +160,16 @@ class ModelRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     user_hash: str = ""
     """A stable hash of the asking user (OpenAI's `safety_identifier`)."""
+    model: str | None = None
+    """The channel's model; None: the engine's default (`ANALYST_MODEL`)."""
+    reasoning_effort: str | None = None
+    """OpenAI's `reasoning.effort`; None: not sent (the model's default)."""
+    channel_instructions: str = ""
+    """The channel's own instructions (its members' or the admins' file), sent after the bot's
+    in a delimited section (`bot.core.instructions.full_instructions`): they cannot override
+    the bot's rules."""
+    tools: frozenset[str] = ALL_TOOLS
+    """Enabled tools (`bot.core.tools`): the engine sends only these."""
     vector_store_id: str | None = None
     """The thread's documents, searchable with `file_search` (None: no documents)."""
     functions: tuple[FunctionSpec, ...] = ()

@@ -7,6 +7,7 @@ structurally and are plugged in by the composition root (`bot.runtime`).
     Renderer      both of the above, for one turn (Slack thread, terminal)
     Notices       posts about a thread that are not an answer (queued, ephemeral, code)
     Directory     who people are;  ThreadHistory  what was said before the bot joined
+    ProfileSource the analyst profile of a turn's channel
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.core.events import (
     ProducedFile,
     Step,
 )
+from bot.core.records import ChannelProfile
 from bot.core.turns import PriorMessage, ThreadKey, UserInfo
 from bot.core.visuals import Visual
 
@@ -168,3 +170,9 @@ class ThreadHistory(Protocol):
     async def earlier(
         self, key: ThreadKey, *, before_ts: str, limit: int
     ) -> list[PriorMessage]: ...
+
+
+class ProfileSource(Protocol):
+    """The analyst profile each channel's turns use (see `bot.core.channel_profiles`)."""
+
+    async def for_turn(self, team_id: str, channel_id: str) -> ChannelProfile: ...

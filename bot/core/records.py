@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.core.tools import ALL_TOOLS as ALL_TOOLS  # re-exported for the store
 from bot.core.turns import ThreadKey, Turn
 
 TurnStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
@@ -123,3 +124,25 @@ class StagedReply:
     ts: str | None = None
     """The message it replaces or completes, when one was already posted."""
     delivered: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelProfile:
+    """A channel's analyst: what every turn there adds to the bot's own settings.
+
+    The defaults are the bot's: no extra instructions, the configured model and the model's
+    own reasoning effort, every tool on, quick looks at dropped data files on."""
+
+    instructions: str = ""
+    """Added to the bot's instructions in a delimited section (they cannot override them)."""
+    model: str | None = None
+    """One of `ANALYST_MODELS`; None: `ANALYST_MODEL`."""
+    reasoning_effort: str | None = None
+    """OpenAI's `reasoning.effort`; None: not sent (the model's default)."""
+    auto_profile: bool = True
+    """Profile data files dropped in the channel without a question."""
+    tools: frozenset[str] = ALL_TOOLS
+    """Enabled tools (`bot.core.tools`)."""
+    updated_by: str | None = None
+    """Slack user id of whoever changed it last; None: never changed (or set by the file)."""
+    updated_at: datetime | None = None

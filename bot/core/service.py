@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 RendererFactory = Callable[[Turn, int], Renderer]
 """(turn, turn id) → the renderer that shows that turn."""
 # Failures a Retry cannot fix (the user must change the file or the question).
-FINAL_ERRORS = frozenset({"file_unsupported", "file_too_large", "file_empty", "engine_refused"})
+FINAL_ERRORS = frozenset(
+    {"file_unsupported", "file_too_large", "file_empty", "engine_refused", "python_off"}
+)
 ABANDONED = "<lease lost>"  # not a user id: Slack ids never contain "<"
 
 

@@ -123,9 +123,13 @@ class Artifacts(Protocol):
 
 
 class Channels(Protocol):
+    """Per-channel switches (the whole profile: `bot.core.channel_profiles`)."""
+
     async def auto_profile(self, team_id: str, channel_id: str) -> bool: ...
 
-    async def set_auto_profile(self, team_id: str, channel_id: str, enabled: bool) -> None: ...
+    async def set_auto_profile(self, team_id: str, channel_id: str, enabled: bool) -> bool:
+        """False when the channel's settings may not be changed here (nothing changed)."""
+        ...
 
 
 class Actions(Protocol):

@@ -91,8 +91,19 @@ class WorkspaceBuilder:
         return {f.id for f in complete}
 
     async def prepare(
-        self, thread: ThreadState, *, new_slack_ids: set[str], force_new_container: bool = False
+        self,
+        thread: ThreadState,
+        *,
+        new_slack_ids: set[str],
+        force_new_container: bool = False,
+        python: bool = True,
     ) -> Workspace:
+        if not python:  # the channel switched Python off: no container, only images for the model
+            conversation_id, new_conversation = await self._conversation(thread)
+            if new_conversation:
+                await self._store.threads.bind(thread.id, conversation_id=conversation_id)
+            images = await self._images(thread.id, new_slack_ids)
+            return Workspace(conversation_id, "", images, restarted=False)
         async with task_group() as group:  # a failure cancels the other
             conversation = group.create_task(self._conversation(thread))
             container = group.create_task(self._container(thread, force_new_container))
@@ -138,6 +149,21 @@ class WorkspaceBuilder:
             )
         container_id = await self._engine.new_container(thread.key)
         return container_id, thread.container_id is not None, True
+
+    async def _images(self, thread_id: int, new_slack_ids: set[str]) -> tuple[WorkspaceFile, ...]:
+        thread_files = await self._store.threads.thread_files(thread_id)
+        return tuple(
+            WorkspaceFile(
+                tf.file.name,
+                "image",
+                tf.file.size,
+                tf.file.openai_file_id,
+                None,
+                tf.file.slack_file_id in new_slack_ids,
+            )
+            for tf in thread_files
+            if _kind(tf.file) == "image"
+        )
 
     async def _place_all(
         self, thread_id: int, container_id: str, new_slack_ids: set[str]

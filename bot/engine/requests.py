@@ -15,6 +15,8 @@ from typing import Any
 import openai
 
 from bot.core.events import ModelRequest
+from bot.core.instructions import full_instructions
+from bot.core.tools import CODE_INTERPRETER, FILE_SEARCH
 
 logger = logging.getLogger(__name__)
 
@@ -23,34 +25,38 @@ _ABANDONED = json.dumps({"ok": False, "error": "the turn that made this call was
 
 
 def request_params(request: ModelRequest, *, model: str) -> dict[str, Any]:
-    """The body of `responses.create` for one request of a turn (streamed)."""
+    """The body of `responses.create` for one request of a turn (streamed); only the tools
+    the channel has on are sent."""
     params: dict[str, Any] = {
-        "model": model,
+        "model": request.model or model,
         "conversation": request.conversation_id,
-        "instructions": request.instructions,
+        "instructions": full_instructions(request),
         "input": _input(request),
-        "tools": [
-            {"type": "code_interpreter", "container": request.container_id},
-            *(
-                {
-                    "type": "function",
-                    "name": spec.name,
-                    "description": spec.description,
-                    "parameters": spec.parameters,
-                    "strict": True,
-                }
-                for spec in request.functions
-            ),
-        ],
-        "tool_choice": _tool_choice(request),
-        "include": ["code_interpreter_call.outputs"],
         "truncation": "auto",
         "stream": True,
     }
-    if request.vector_store_id:
-        params["tools"].append(
-            {"type": "file_search", "vector_store_ids": [request.vector_store_id]}
-        )
+    tools: list[dict[str, Any]] = []
+    if CODE_INTERPRETER in request.tools:  # the channel may have switched Python off
+        tools.append({"type": "code_interpreter", "container": request.container_id})
+        params["include"] = ["code_interpreter_call.outputs"]
+    if request.vector_store_id and FILE_SEARCH in request.tools:
+        tools.append({"type": "file_search", "vector_store_ids": [request.vector_store_id]})
+    tools += [
+        {
+            "type": "function",
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": spec.parameters,
+            "strict": True,
+        }
+        for spec in request.functions
+        if spec.name in request.tools
+    ]
+    if tools:
+        params["tools"] = tools
+        params["tool_choice"] = _tool_choice(request)
+    if request.reasoning_effort:
+        params["reasoning"] = {"effort": request.reasoning_effort}
     if request.metadata:
         params["metadata"] = request.metadata
     if request.user_hash:
@@ -94,4 +100,5 @@ def _input(request: ModelRequest) -> list[dict[str, Any]]:
 def _tool_choice(request: ModelRequest) -> str | dict[str, str]:
     if not request.tools_allowed:
         return "none"
-    return {"type": "code_interpreter"} if request.force_python else "auto"
+    forced = request.force_python and CODE_INTERPRETER in request.tools
+    return {"type": "code_interpreter"} if forced else "auto"

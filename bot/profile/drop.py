@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 from bot import wording
 from bot.core.files import kind_of, safe_extension
-from bot.core.storage import Store
+from bot.core.storage import Channels, Store
 from bot.core.turns import SlackFile, ThreadKey
 from bot.errors import FileError, ProfileError
 from bot.profile.profiler import DataProfile, profile_file
@@ -77,10 +77,13 @@ class FileDropProfiler:
         store: Store,
         fetcher: Fetcher,
         poster: Poster,
+        channels: Channels | None = None,
         max_bytes: int = 64 * 1024 * 1024,
         max_seconds: float = 3.0,
     ) -> None:
         self._store = store
+        # The switch lives in the channel's profile (the admins' file may own it).
+        self._channels = channels or store.channels
         self._fetcher = fetcher
         self._poster = poster
         self._max_bytes = max_bytes
@@ -88,7 +91,7 @@ class FileDropProfiler:
 
     async def dropped(self, drop: FileDrop) -> None:
         key = drop.key
-        if not await self._store.channels.auto_profile(key.team_id, key.channel_id):
+        if not await self._channels.auto_profile(key.team_id, key.channel_id):
             return
         marker = f"profile:{key.team_id}:{key.channel_id}:{drop.message_ts}"
         if not await self._store.actions.claim(marker, window_s=RETRY_WINDOW_S):
@@ -103,7 +106,9 @@ class FileDropProfiler:
         marker = f"command:{key.team_id}:{key.channel_id}:{message_ts}"
         if not await self._store.actions.claim(marker, window_s=RETRY_WINDOW_S):
             return
-        await self._store.channels.set_auto_profile(key.team_id, key.channel_id, enabled)
+        if not await self._channels.set_auto_profile(key.team_id, key.channel_id, enabled):
+            await self._poster.reply(key, wording.AUTO_PROFILE_MANAGED)
+            return
         await self._poster.reply(
             key, wording.AUTO_PROFILE_ON if enabled else wording.AUTO_PROFILE_OFF
         )

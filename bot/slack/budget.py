@@ -10,8 +10,9 @@ take a token only when one is spare (`try_take`) and are otherwise coalesced by 
 
     Tier 2 (20/min)  chat.startStream, chat.stopStream
     Tier 3 (50/min)  chat.update, chat.delete, agents.sessions.*, assistant.threads.setTitle /
-                     setSuggestedPrompts, conversations.replies
-    Tier 4 (100/min) chat.appendStream, files.* uploads, files.info, users.info, chat.postEphemeral
+                     setSuggestedPrompts, conversations.replies, conversations.info
+    Tier 4 (100/min) chat.appendStream, files.* uploads, files.info, users.info, chat.postEphemeral,
+                     views.open / update / push
     special          chat.postMessage, assistant.threads.setStatus: ~1/s per channel (burst 3),
                      postMessage also ~300/min per workspace
 """
@@ -49,12 +50,16 @@ PER_MINUTE: dict[str, float] = {
     "assistant.threads.setTitle": TIER_3,
     "assistant.threads.setSuggestedPrompts": TIER_3,
     "conversations.replies": TIER_3,
+    "conversations.info": TIER_3,
     "chat.appendStream": TIER_4,
     "files.getUploadURLExternal": TIER_4,
     "files.completeUploadExternal": TIER_4,
     "files.info": TIER_4,
     "users.info": TIER_4,
     "chat.postEphemeral": TIER_4,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.push": TIER_4,
 }
 PER_CHANNEL_PER_SECOND = {"chat.postMessage": 1.0, "assistant.threads.setStatus": 1.0}
 CHANNEL_BURST = 3.0

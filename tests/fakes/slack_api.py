@@ -26,7 +26,10 @@ slack_blocks + slack_data_blocks + slack_block_limits + slack_block_text (Block 
 slack_objects + slack_stream_state + slack_file_record + slack_state (data), slack_chat,
 slack_streams, slack_files, slack_conversations, slack_sessions (methods), slack_cdn (the CDN
 host), slack_faults, slack_events + slack_event_sender (event payloads, signed requests),
-slack_setup + slack_assertions (FakeSlack's set-up and assertion helpers), slack_pings.
+slack_setup + slack_assertions (FakeSlack's set-up and assertion helpers), slack_pings;
+slack_interactions (slash commands and modals from the user's side) + slack_commands (command
+payloads, replies, response URLs) + slack_triggers (trigger ids, response URLs) + slack_views +
+slack_view_limits (views.* and modal validation) + slack_submissions (view_submission).
 
 Run by hand: ``python -m tests.fakes.slack_api [--port N] [--token xoxb-…]``.
 """
@@ -36,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 import signal
 import uuid
 from collections.abc import Sequence
@@ -46,6 +48,7 @@ from typing import Any
 from tests.fakes import slack_events, slack_sessions
 from tests.fakes.slack_assertions import SlackAssertions
 from tests.fakes.slack_file_record import Share
+from tests.fakes.slack_interactions import SlackInteractions
 from tests.fakes.slack_objects import Channel, Message
 from tests.fakes.slack_server import SlackServer
 from tests.fakes.slack_setup import SlackSetup
@@ -67,7 +70,7 @@ class UserMessage:
         return [e for e in (self.message_event, self.app_mention_event) if e is not None]
 
 
-class FakeSlack(SlackSetup, SlackAssertions, SlackServer):
+class FakeSlack(SlackSetup, SlackAssertions, SlackInteractions, SlackServer):
     """The fake workspace and its servers. Defaults: users UBOT (the bot), U0ALICE (Europe/Paris)
     and U0BOB (America/New_York); public channel C0GENERAL (alice, bob, bot) and DM D0DM (alice).
     State lives in ``self.ws`` (``slack_state.Workspace``); calls in ``self.calls``.
@@ -200,6 +203,7 @@ class FakeSlack(SlackSetup, SlackAssertions, SlackServer):
         message = self.ws.message(channel, message_ts)
         if message is None:
             raise ValueError(f"no message {message_ts} in {channel}")
+        hook = self.ws.hooks.issue("actions", user=user, channel=channel)
         return slack_events.block_actions(
             user=user,
             channel=channel,
@@ -212,7 +216,8 @@ class FakeSlack(SlackSetup, SlackAssertions, SlackServer):
             team_id=self.ws.team_id,
             api_app_id=self.ws.app_id,
             message=self.ws.message_to_api(message),
-            response_url=f"{self.url}actions/{secrets.token_urlsafe(12)}",
+            response_url=f"{self.url}actions/{hook.id}",
+            trigger_id=self.ws.triggers.issue(user, source="block_actions"),
         )
 
     @property

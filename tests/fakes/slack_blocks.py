@@ -118,7 +118,17 @@ ELEMENT_RULES: dict[str, Rule] = {
     "workflow_button": Rule(required=("text", "workflow"), strings=_ACTION_ID, texts={"text": 75}),
     **{
         name: Rule(strings=_ACTION_ID, lists={"options": (0, 100)}, extra=_check_options)
-        for name in _SELECTS | {"checkboxes", "radio_buttons"}
+        for name in _SELECTS
+    },
+    # "A maximum of 10 options are allowed" (slack_sdk CheckboxesElement/RadioButtonsElement).
+    **{
+        name: Rule(
+            required=("options",),
+            strings=_ACTION_ID,
+            lists={"options": (1, 10)},
+            extra=_check_options,
+        )
+        for name in ("checkboxes", "radio_buttons")
     },
     **{name: Rule(strings=_ACTION_ID) for name in _INPUTS | {"datepicker", "timepicker"}},
     "datetimepicker": Rule(strings=_ACTION_ID),
@@ -251,13 +261,16 @@ def _check_with_rule(obj: dict[str, Any], rule: Rule, at: str, problems: Problem
         rule.extra(obj, at, problems)
 
 
-def block_problems(blocks: Any, pointer: str = "/blocks") -> Problems:
-    """Every problem in a ``blocks`` array, as (json pointer, message) pairs."""
+def block_problems(
+    blocks: Any, pointer: str = "/blocks", *, max_blocks: int = MAX_BLOCKS
+) -> Problems:
+    """Every problem in a ``blocks`` array, as (json pointer, message) pairs (messages hold 50
+    blocks, modals 100: ``max_blocks``)."""
     if not isinstance(blocks, list):
         return [(pointer, "must be an array")]
     problems: Problems = []
-    if len(blocks) > MAX_BLOCKS:
-        problems.append((pointer, f"no more than {MAX_BLOCKS} items allowed"))
+    if len(blocks) > max_blocks:
+        problems.append((pointer, f"no more than {max_blocks} items allowed"))
     seen_ids: set[str] = set()
     for i, block in enumerate(blocks):
         at = f"{pointer}/{i}"

@@ -47,6 +47,7 @@ def conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
             ws.team_id,
             include_num_members=arg_bool(args, "include_num_members"),
             include_locale=arg_bool(args, "include_locale"),
+            is_member=ws.bot_user_id in channel.members,
         )
     }
 

@@ -96,6 +96,12 @@ class EventSender:
             bad_signature=bad_signature,
         )
 
+    async def send_form(self, fields: dict[str, str], **kwargs: Any) -> SentResponse:
+        """POST form fields as Slack sends slash commands (``application/x-www-form-urlencoded``,
+        signed like everything else)."""
+        body = urlencode(fields).encode()
+        return await self.send_raw(body, "application/x-www-form-urlencoded", **kwargs)
+
     async def send_raw(
         self,
         body: bytes,

@@ -232,6 +232,7 @@ def block_actions(
     api_app_id: str = DEFAULT_APP,
     message: dict[str, Any] | None = None,
     response_url: str | None = None,
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
     """A ``block_actions`` interactivity payload (a click on a button in a bot message)."""
     container: dict[str, Any] = {
@@ -249,7 +250,8 @@ def block_actions(
         "api_app_id": api_app_id,
         "token": "verification_token",
         "container": container,
-        "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
+        "trigger_id": trigger_id
+        or f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
         "team": {"id": team_id, "domain": "fake-workspace"},
         "enterprise": None,
         "is_enterprise_install": False,

@@ -6,7 +6,7 @@ worth of requests (Slack allows bursts) and refills continuously at its per-minu
 ``chat.postMessage`` is special: about one message a second per channel with a short burst (a
 bucket of 3 per channel, refilled 1/s) plus a workspace-wide cap of 300 a minute;
 ``assistant.threads.setStatus`` is special the same way, in buckets of its own. Methods not
-listed (``auth.test``, ``conversations.info``, …) are not limited.
+listed (``auth.test``, …) are not limited.
 
 Every authenticated request to a limited method takes a token, whether or not it then fails
 (bad arguments, unknown channel…); the fake's own helpers (``post_user_message``, …) and the raw
@@ -41,6 +41,10 @@ TIERS: dict[str, int] = {
     "users.info": TIER_4,
     "files.info": TIER_4,
     "chat.postEphemeral": TIER_4,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.push": TIER_4,
+    "conversations.info": TIER_3,
 }
 # Special methods: method -> its channel argument; a bucket per channel (burst, per second).
 PER_CHANNEL: dict[str, str] = {

@@ -24,7 +24,7 @@ GLOBAL_ARGS = frozenset({"token", "team_id"})
 BOT_SCOPES = ",".join([
     "app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history",
     "chat:write", "files:read", "files:write", "assistant:write", "reactions:write", "users:read",
-    "channels:read",
+    "channels:read", "groups:read", "mpim:read", "commands",
 ])  # fmt: skip
 
 
@@ -220,6 +220,10 @@ SPECS: dict[str, MethodSpec] = {
         optional=("thread_ts",),
         missing_errors={"channel_id": "channel_not_found"},
     ),
+    # slack_sdk 3.47 views_open / views_push / views_update (JSON bodies; docs.slack.dev).
+    "views.open": MethodSpec(required=("view",), optional=("trigger_id", "interactivity_pointer")),
+    "views.push": MethodSpec(required=("view",), optional=("trigger_id", "interactivity_pointer")),
+    "views.update": MethodSpec(required=("view",), optional=("view_id", "external_id", "hash")),
 }
 
 

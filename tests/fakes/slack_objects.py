@@ -133,8 +133,14 @@ class Channel:
         return "group" if self.is_private else "channel"
 
     def to_api(
-        self, team_id: str, *, include_num_members: bool = False, include_locale: bool = False
+        self,
+        team_id: str,
+        *,
+        include_num_members: bool = False,
+        include_locale: bool = False,
+        is_member: bool = True,
     ) -> dict[str, Any]:
+        """As conversations.info shows it to the app (``is_member``: the app's bot is in it)."""
         if self.is_im:
             channel: dict[str, Any] = {
                 "id": self.id,
@@ -173,7 +179,7 @@ class Channel:
                 "updated": self.created * 1000,
                 "parent_conversation": None,
                 "creator": self.creator,
-                "is_member": True,
+                "is_member": is_member,
                 "shared_team_ids": [team_id, "T0EXTERNAL"] if self.is_ext_shared else [team_id],
                 "pending_connected_team_ids": [],
                 "topic": dict(note),

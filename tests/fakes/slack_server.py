@@ -15,6 +15,7 @@ redirects an authorised download while ``cdn_redirects`` is on (the default).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
@@ -23,7 +24,15 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes import slack_chat, slack_conversations, slack_files, slack_sessions, slack_streams
+from tests.fakes import (
+    slack_chat,
+    slack_commands,
+    slack_conversations,
+    slack_files,
+    slack_sessions,
+    slack_streams,
+    slack_views,
+)
 from tests.fakes.slack_cdn import Cdn
 from tests.fakes.slack_faults import CDN, DOWNLOAD, UPLOAD, Faults
 from tests.fakes.slack_http import bearer, drop, held, read_args
@@ -56,6 +65,9 @@ HANDLERS: dict[str, Handler] = {
     "files.completeUploadExternal": slack_files.complete_upload,
     "agents.sessions.setStatus": slack_sessions.set_status,
     "agents.sessions.rename": slack_sessions.rename,
+    "views.open": slack_views.views_open,
+    "views.update": slack_views.views_update,
+    "views.push": slack_views.views_push,
     "apps.connections.open": lambda ws, args: {},  # answered by the token check below
 }
 
@@ -92,6 +104,7 @@ class SlackServer(Waiting):
         app.router.add_get("/files-pri/{team_file}/download/{name}", self._handle_download)
         app.router.add_get("/files-pri/{team_file}/{name}", self._handle_download)
         app.router.add_post("/actions/{hook}", self._handle_response_url)
+        app.router.add_post("/commands/{team}/{hook}", self._handle_response_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
@@ -288,9 +301,11 @@ class SlackServer(Waiting):
         return response
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.ws.response_posts.append(
-            ResponseUrlPost(request.match_info["hook"], body, time.monotonic())
-        )
+        kind, hook = request.path.split("/")[1], request.match_info["hook"]
+        raw = await request.read()
+        status, text = slack_commands.response_url_post(self.ws, kind, hook, raw)
+        if status == 200:
+            body = json.loads(raw)
+            self.ws.response_posts.append(ResponseUrlPost(hook, body, time.monotonic()))
         self._changes.notify()
-        return web.Response(text="ok")
+        return web.Response(status=status, text=text)

@@ -8,10 +8,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.slack_commands import Reply
 from tests.fakes.slack_faults import Faults
 from tests.fakes.slack_file_record import FileRecord
 from tests.fakes.slack_methods import SlackError
 from tests.fakes.slack_objects import Channel, Message, User, ts_value
+from tests.fakes.slack_submissions import Submission
+from tests.fakes.slack_triggers import Hooks, Triggers
+from tests.fakes.slack_views import Views
 
 
 @dataclass
@@ -135,6 +139,12 @@ class Workspace:
     held_downloads: list[str] = field(default_factory=list)
     """File ids of downloads waiting for ``faults.release`` right now."""
     response_posts: list[ResponseUrlPost] = field(default_factory=list)
+    triggers: Triggers = field(default_factory=Triggers)
+    hooks: Hooks = field(default_factory=Hooks)
+    views: Views = field(default_factory=Views)
+    submissions: list[Submission] = field(default_factory=list)
+    interaction_replies: list[Reply] = field(default_factory=list)
+    """What users saw in answer to slash commands and clicks (acks, response_url posts)."""
     sessions: dict[tuple[str, str], AgentSession] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
     _last_us: int = 0

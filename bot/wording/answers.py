@@ -1,8 +1,4 @@
-"""Every sentence a user can read, in one place so the wording can be reviewed together.
-
-Error messages say what happened and what to do next; they never contain vendor error text
-or stack traces. `{placeholders}` are filled from the facts an error carries.
-"""
+"""What a turn shows: statuses, steps, answers' notes, controls' replies and error messages."""
 
 from __future__ import annotations
 
@@ -96,24 +92,6 @@ FILES_MISSING = (
     ":warning: I couldn't attach {names} to this thread. Ask me to make it again if you need it."
 )
 
-# Export notebook: the button's replies, and the text inside the notebook (Markdown cells).
-NOTHING_TO_EXPORT = "There is nothing to export yet: no answer or Python run is recorded here."
-EXPORT_FAILED = "I couldn't post the notebook to this thread. Please try again in a minute."
-NOTEBOOK_FILE_TITLE = "Notebook: {title}"
-NOTEBOOK_INTRO = "Exported from a Slack thread on {when}: {count} question(s), in order."
-NOTEBOOK_FILES = "Files of this analysis (the code reads them from `/mnt/data/`): {names}"
-NOTEBOOK_ASKED = "**{name}** asked on {when}:"
-NOTEBOOK_NO_TEXT = "_(The text of this answer was not kept.)_"
-NOTEBOOK_ENDED = {  # a question without an answer, by how its turn ended
-    "failed": "_This question got no answer: the analysis failed._",
-    "cancelled": "_This question got no answer: the analysis was cancelled._",
-    "interrupted": "_This question got no answer: the analysis was interrupted._",
-    "queued": "_This question was still waiting for its answer._",
-    "running": "_This question was still being answered._",
-}
-NOTEBOOK_FILE_GONE = "_{name} is no longer available in Slack._"
-NOTEBOOK_FILE_TOO_LARGE = "_{name} is too large to embed here; it is in the Slack thread._"
-NOTEBOOK_FILE_POSTED = "_{name} was posted in the Slack thread._"
 
 # Keyed by TurnError.code.
 ERRORS: dict[str, str] = {
@@ -133,6 +111,10 @@ ERRORS: dict[str, str] = {
         "here, then ask again."
     ),
     "file_empty": ":warning: *{name}* is empty. Share a file with data in it and ask again.",
+    "python_off": (
+        ":warning: Python is switched off for this channel, so I can't analyse *{name}* here. "
+        "Anyone in the channel can switch it on with `/analyst settings`; then ask again."
+    ),
     "engine_auth": (
         ":warning: I couldn't reach the analysis service: its API key was refused. "
         "An admin needs to check `OPENAI_API_KEY`. Then ask again."
@@ -208,73 +190,3 @@ def file_title(name: str) -> str:
     stem = name.rsplit(".", 1)[0] if "." in name else name
     words = stem.replace("_", " ").replace("-", " ").split()
     return (" ".join(words) or name)[:1].upper() + (" ".join(words) or name)[1:]
-
-
-# The local profile of a dropped data file (bot.profile) ---------------------------------------
-
-# Why a file can't be profiled: each completes "<file name> …" (PROFILE_FAILED's "it {reason}").
-NOT_SUPPORTED = "isn't a format I can preview ({fmt})"
-NO_EXTENSION = "no extension"  # {fmt} of NOT_SUPPORTED for a name without one
-OLD_EXCEL = "is an old .xls workbook; I can only preview .xlsx"
-BINARY = "doesn't look like a {label} file (it contains binary data{hint})"
-BINARY_HINT = ": it looks like {what}"
-LOOKS_LIKE = {  # {what} of BINARY_HINT, by the bytes a file starts with
-    b"\x89PNG": "a PNG image",
-    b"GIF8": "a GIF image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"%PDF": "a PDF",
-    b"PK\x03\x04": "a ZIP archive or Excel workbook",
-    b"PAR1": "a Parquet file",
-    b"\xd0\xcf\x11\xe0": "an old Office file",
-    b"\x1f\x8b": "a gzip archive",
-}
-FORMAT_LABELS = {"csv": "CSV", "tsv": "TSV", "json": "JSON", "jsonl": "JSON Lines"}  # {label}
-BLANK = "has nothing in it but blank space"
-NOT_DELIMITED = "couldn't be read as {label}"
-NOT_XLSX = "doesn't look like an Excel workbook (.xlsx)"
-EMPTY_SHEET = "has nothing on its first sheet"
-NOT_JSON = "isn't valid JSON"
-NOT_RECORDS = "is JSON, but not a list of records (objects with named fields)"
-TOO_BIG_OBJECT = "is one large JSON object, not a list of records"
-NOT_PARQUET = "doesn't look like a Parquet file"
-NO_XLSX_READER = "can't be previewed here (the reader for Excel workbooks isn't installed)"
-NO_PARQUET_READER = "can't be previewed here (the reader for Parquet files isn't installed)"
-EMPTY = "is empty"
-NO_COLUMNS = "has no columns"
-
-# Notes listed under a profile; a (singular, plural) pair is picked by its count, "{n}".
-NOTE_SHORT_ROWS = (
-    "{n} row had fewer fields than the header",
-    "{n} rows had fewer fields than the header",
-)
-NOTE_LONG_ROWS = (
-    "{n} row had more fields than the header (extra fields ignored)",
-    "{n} rows had more fields than the header (extra fields ignored)",
-)
-NOTE_SKIPPED_ITEMS = (
-    "{n} item wasn't a JSON object and was skipped",
-    "{n} items weren't JSON objects and were skipped",
-)
-NOTE_BAD_LINES = (
-    "{n} line wasn't valid JSON and was skipped",
-    "{n} lines weren't valid JSON and were skipped",
-)
-NOTE_OTHER_SHEETS = "{count} more sheet{s} not profiled: {names}"
-NOTE_RECORDS_FIELD = 'records taken from the "{key}" field'
-NOTE_SPACES = "header names had extra spaces"
-NOTE_UNNAMED = ("{n} column had no name (now {names})", "{n} columns had no name (now {names})")
-NOTE_RENAMED = "duplicate column names were renamed: {names}"
-NOTE_BYTES = "only the first {read} of {total} were read"
-NOTE_TIME = "stopped after {seconds:g} s: only the first {rows:,} rows were read"
-NOTE_PARQUET = "profiled the first {rows:,} of {total:,} rows"
-NOTE_STOPPED = ("stopped after {n} row: {why}", "stopped after {n} rows: {why}")
-STOPPED_CSV = "the rest of the file couldn't be read as {label}"  # {why} of NOTE_STOPPED
-STOPPED_JSON = "the rest of the file isn't valid JSON"
-STOPPED_SHEET = "the rest of the sheet couldn't be read"
-
-# The profile's summary paragraph, and a binary cell among its sample rows.
-SUMMARY_SHAPE = "*{rows:,} rows × {columns} columns*"
-SUMMARY_SAMPLE_SHAPE = "*{rows:,} rows read × {columns} columns* (a sample)"
-SUMMARY_DELIMITER = "`{delimiter}`-separated"
-SUMMARY_ASK = "Ask me anything about it, or pick a question below."
-CELL_BYTES = "<{count:,} bytes>"

@@ -1,0 +1,13 @@
+"""Every sentence a user can read, in one place (this package, one module per surface) so the
+wording can be reviewed together.
+
+Error messages say what happened and what to do next; they never contain vendor error text
+or stack traces. `{placeholders}` are filled from the facts an error carries.
+"""
+
+from __future__ import annotations
+
+from bot.wording.answers import *  # noqa: F403
+from bot.wording.channel import *  # noqa: F403
+from bot.wording.drops import *  # noqa: F403
+from bot.wording.exports import *  # noqa: F403
