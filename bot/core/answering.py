@@ -1,7 +1,8 @@
 """`Answerer`: the steps of answering one question, in order.
 
-    status → files (check, relay, place) → conversation + container → model stream
-    → renderer (text, progress) → outputs downloaded and posted → links rewritten
+    status → files (checked, relayed, placed) ‖ conversation ‖ container ‖ asker ‖ earlier
+    messages, all at once → model stream → renderer (text, progress) → outputs downloaded
+    and posted → links rewritten
 
 It raises on failure; `AnalystService` turns failures into replies. What the turn leaves
 behind (response id, usage, code runs, timings) is written into a `TurnRecord` as it goes.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +28,14 @@ from bot.core.events import (
     StepStatus,
     TextDelta,
 )
-from bot.core.files import kind_of
 from bot.core.instructions import model_request
 from bot.core.ports import Directory, Engine, Renderer, ThreadHistory
 from bot.core.records import StoredTurn, ThreadState
 from bot.core.storage import Store
-from bot.core.turns import PriorMessage, SlackFile, Turn
-from bot.core.workspace import Progress, Workspace, WorkspaceBuilder
-from bot.errors import ContainerExpired, FileError, TurnError
+from bot.core.tasks import task_group
+from bot.core.turns import PriorMessage, SlackFile, Turn, UserInfo
+from bot.core.workspace import Workspace, WorkspaceBuilder
+from bot.errors import ContainerExpired, TurnError
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,6 @@ class Answerer:
             await renderer.show(TextDelta(wording.SUGGESTED_QUESTION.format(question=turn.text)))
         # The thread's first turn in an existing thread reads what was said before.
         gather = turn.gather_context or (first and turn.message_ts != turn.key.thread_ts)
-        prior = await self._prior(turn) if gather else []
 
         async def reading(file: SlackFile, status: StepStatus) -> None:
             if status == "in_progress":
@@ -101,12 +102,27 @@ class Answerer:
                 Step(f"file-{file.id}", wording.STEP_READING.format(name=file.name), status)
             )
 
-        new_ids = await self._workspace.add_files(thread, turn.files, reading)
-        new_ids |= await self._context_files(thread, prior, reading)
-        workspace = await self._workspace.prepare(thread, new_slack_ids=new_ids)
+        # All the model needs, at once: who asks, what was said before, and the workspace
+        # (files, conversation, container), which overlaps its own parts.
+        async with task_group() as group:
+            user = group.create_task(self._directory.user(turn.user_id))
+            prior = group.create_task(self._prior(turn) if gather else _nothing())
+            ready = group.create_task(
+                self._workspace.open(
+                    thread, turn.files, reading, earlier=_files_of(prior) if gather else None
+                )
+            )
+        workspace = ready.result()
         record.mark("ready_s")
         finished, workspace = await self._respond(
-            stored, thread, workspace, prior, renderer, record, new_ids=new_ids
+            stored,
+            thread,
+            workspace,
+            prior.result(),
+            renderer,
+            record,
+            user=user.result(),
+            new_ids=workspace.new_slack_ids,
         )
         note = wording.INCOMPLETE_NOTE if finished.incomplete_reason else None
         await renderer.end_text(note, show_code=bool(record.code_runs))
@@ -133,11 +149,14 @@ class Answerer:
         renderer: Renderer,
         record: TurnRecord,
         *,
+        user: UserInfo,
         new_ids: set[str],
     ) -> tuple[Finished, Workspace]:
-        """Run the model; on a container that died mid-turn, once more on a fresh one."""
-        user = await self._directory.user(stored.turn.user_id)
-        for attempt in range(2):
+        """Run the model on a fresh container when the thread's was found expired: once
+        when the request is refused before it starts (the thread's container, unless it is
+        new), once when the container dies mid-turn."""
+        retried = False
+        while True:
             request = model_request(
                 self._instructions,
                 turn_id=stored.id,
@@ -146,17 +165,21 @@ class Answerer:
                 workspace=workspace,
                 prior=prior,
             )
+            response_id = record.response_id
             try:
                 return await self._stream(request, renderer, record), workspace
             except ContainerExpired:
-                if attempt:
-                    raise
-                logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
-                await renderer.restart(RESTART_NOTE)
-                workspace = await self._workspace.prepare(
-                    thread, new_slack_ids=new_ids, force_new_container=True
-                )
-        raise AssertionError("unreachable")
+                if record.response_id == response_id:  # refused: nothing was shown
+                    if workspace.fresh:
+                        raise
+                    logger.info("turn %s: the thread's container expired; a new one", stored.id)
+                else:
+                    if retried:
+                        raise
+                    retried = True
+                    logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
+                    await renderer.restart(RESTART_NOTE)
+                workspace = await self._workspace.renew(thread, new_slack_ids=new_ids)
 
     async def _stream(
         self, request: ModelRequest, renderer: Renderer, record: TurnRecord
@@ -189,17 +212,10 @@ class Answerer:
             turn.key, before_ts=turn.message_ts, limit=CONTEXT_MESSAGES
         )
 
-    async def _context_files(
-        self, thread: ThreadState, prior: list[PriorMessage], reading: Progress
-    ) -> set[str]:
-        """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
-        added: set[str] = set()
-        for message in prior:
-            for file in message.files:
-                if not file.is_stub and kind_of(file) is None:
-                    continue
-                try:
-                    added |= await self._workspace.add_files(thread, [file], reading)
-                except FileError as error:
-                    logger.info("skipping earlier thread file %s: %s", file.id, error.code)
-        return added
+
+async def _nothing() -> list[PriorMessage]:
+    return []
+
+
+async def _files_of(prior: Awaitable[list[PriorMessage]]) -> list[SlackFile]:
+    return [file for message in await prior for file in message.files]

@@ -29,7 +29,6 @@ from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, St
 
 logger = logging.getLogger(__name__)
 
-DEAD_CONTAINER_STATUSES = frozenset({"expired", "deleted"})
 CONTAINER_IDLE_MINUTES = 20
 SERVER_ERROR_RETRIES = 3  # after 1 s, 2 s, 4 s unless the server says otherwise
 SERVER_ERROR_MAX_DELAY_S = 10.0
@@ -79,16 +78,6 @@ class OpenAIEngine:
         except openai.APIError as error:
             raise from_exception(error) from error
         return conversation.id
-
-    async def container_alive(self, container_id: str) -> bool:
-        """Retrieve the container (which also keeps it alive); False if expired or gone."""
-        try:
-            container = await self._client.containers.retrieve(container_id)
-        except openai.NotFoundError:
-            return False
-        except openai.APIError as error:
-            raise from_exception(error) from error
-        return container.status not in DEAD_CONTAINER_STATUSES
 
     async def new_container(self, key: ThreadKey) -> str:
         try:
