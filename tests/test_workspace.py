@@ -209,3 +209,22 @@ async def test_a_new_container_refused_as_expired_is_not_replaced(bot: BotUnderT
     assert (turn.status, turn.error_code) == ("failed", "engine_container_expired")
     assert len(model_requests(bot)) == 1
     assert len(bot.openai.requests_to("POST", "/containers")) == 1
+
+
+async def test_a_file_that_fails_leaves_the_container_being_made_to_the_next_turn(
+    bot: BotUnderTest,
+) -> None:
+    bot.openai.latency.containers = 0.3  # the download fails while the container is made
+    csv = bot.slack.add_file("sales.csv", SALES, filetype="csv")
+    bot.slack.faults.html_for(csv["id"])  # Slack's login page: the bot has no access
+    sent = await bot.mention("revenue by region?", files=[csv])
+    turn = await bot.finished(sent.ts)
+    assert (turn.status, turn.error_code) == ("failed", "file_not_downloadable")
+    [made] = bot.openai.requests_to("POST", "/containers")
+    assert made.status == 200  # finished, not dropped mid-request
+
+    bot.openai.model.enqueue(ScriptedTurn(text="Hello again."))
+    again = await bot.mention("just say hello", thread_ts=sent.ts)
+    assert (await bot.finished(again.ts)).status == "done"
+    assert len(bot.openai.requests_to("POST", "/containers")) == 1  # reused
+    assert container_of(model_requests(bot)[-1]) in bot.openai.containers

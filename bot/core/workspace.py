@@ -23,14 +23,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.events import Placement, StepStatus
-from bot.core.files import FileKind, RelayedFile, check, kind_of, safe_name
+from bot.core.events import StepStatus
+from bot.core.files import FileKind, RelayedFile, check, kind_of, safe_name, stored_kind
+from bot.core.placements import Container, Placements
 from bot.core.ports import Engine
-from bot.core.records import StoredFile, ThreadFile, ThreadState
+from bot.core.records import StoredFile, ThreadState
 from bot.core.storage import Store
 from bot.core.tasks import run_all, task_group
 from bot.core.turns import SlackFile, ThreadKey
-from bot.errors import ContainerExpired, FileError
+from bot.errors import FileError
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +83,6 @@ class Workspace:
         return {f.slack_file_id for f in self.files if f.new}
 
 
-@dataclass(frozen=True)
-class _Container:
-    id: str
-    new: bool
-    """Created for this turn: it cannot have expired, so a refusal is not an expiry to fix."""
-    restarted: bool
-    """It replaced the thread's earlier container."""
-
-
 class WorkspaceBuilder:
     """Gets a thread's files, conversation and container ready for a turn."""
 
@@ -115,26 +107,28 @@ class WorkspaceBuilder:
         for file in own:
             check(file, max_bytes=self._max_bytes)
         known = await self._store.threads.thread_files(thread.id)
-        async with task_group() as group:
-            conversation = group.create_task(self._conversation(thread))
-            container = group.create_task(self._container(thread, new=False))
-            placing = _Placements(self._engine, group, container, known)
-            mine = [group.create_task(self._bring(thread.key, f, progress, placing)) for f in own]
-            theirs = group.create_task(
-                self._earlier(thread.key, earlier, {f.id for f in own}, progress, placing)
-            )
-        stored = [task.result() for task in mine] + theirs.result()
-        for item in stored:  # in the order they were shared: the model sees this order
-            await self._store.threads.attach_file(thread.id, item.id)
-        await placing.record(self._store, thread.id)
+        # Outside the group: should a file fail, the container being made is still kept
+        # (bound to the thread for its next turn) rather than lost mid-request.
+        container = asyncio.create_task(self._container(thread, new=False))
+        try:
+            async with task_group() as group:
+                conversation = group.create_task(self._conversation(thread))
+                placing = Placements(self._engine, group, container, known)
+                brought = group.create_task(
+                    self._bring_all(thread.key, own, earlier, progress, placing)
+                )
+                await asyncio.shield(container)  # its failure fails the turn
+        except asyncio.CancelledError:
+            container.cancel()  # the turn was stopped: so is everything it started
+            raise
+        finally:
+            await asyncio.wait([container])
         conversation_id, new_conversation = conversation.result()
-        if new_conversation:
-            await self._store.threads.bind(thread.id, conversation_id=conversation_id)
-        new_ids = {f.slack_file_id for f in stored}
+        new = conversation_id if new_conversation else None
+        await self._keep(thread, brought.result(), placing, new_conversation=new)
+        new_ids = {f.slack_file_id for f in brought.result()}
         if placing.expired:
-            logger.info(
-                "container %s of %s expired; creating a new one", thread.container_id, thread.key
-            )
+            logger.info("container %s of %s expired; a new one", thread.container_id, thread.key)
             return await self.renew(thread, new_slack_ids=new_ids)
         return await self._workspace(thread.id, conversation_id, container.result(), new_ids)
 
@@ -145,7 +139,7 @@ class WorkspaceBuilder:
         known = await self._store.threads.thread_files(thread.id)
         async with task_group() as group:
             container = group.create_task(self._container(thread, new=True))
-            placing = _Placements(self._engine, group, container, known)
+            placing = Placements(self._engine, group, container, known)
         await placing.record(self._store, thread.id)
         return await self._workspace(
             thread.id, thread.conversation_id, container.result(), new_slack_ids
@@ -156,16 +150,47 @@ class WorkspaceBuilder:
             return thread.conversation_id, False
         return await self._engine.new_conversation(thread.key), True
 
-    async def _container(self, thread: ThreadState, *, new: bool) -> _Container:
+    async def _container(self, thread: ThreadState, *, new: bool) -> Container:
         if thread.container_id and not new:
-            return _Container(thread.container_id, new=False, restarted=False)
+            return Container(thread.container_id, new=False, restarted=False)
         container_id = await self._engine.new_container(thread.key)
         # Bound at once: should this turn fail later, the next one uses it.
         await self._store.threads.bind(thread.id, container_id=container_id)
-        return _Container(container_id, new=True, restarted=thread.container_id is not None)
+        return Container(container_id, new=True, restarted=thread.container_id is not None)
+
+    async def _bring_all(
+        self,
+        key: ThreadKey,
+        own: Sequence[SlackFile],
+        earlier: Awaitable[Sequence[SlackFile]] | None,
+        progress: Progress,
+        placing: Placements,
+    ) -> list[StoredFile]:
+        """The turn's files, then those shared earlier, in the order they were shared."""
+        async with task_group() as group:
+            mine = [group.create_task(self._bring(key, f, progress, placing)) for f in own]
+            theirs = group.create_task(
+                self._earlier(key, earlier, {f.id for f in own}, progress, placing)
+            )
+        return [task.result() for task in mine] + theirs.result()
+
+    async def _keep(
+        self,
+        thread: ThreadState,
+        stored: Sequence[StoredFile],
+        placing: Placements,
+        *,
+        new_conversation: str | None,
+    ) -> None:
+        """Write the turn's files, their places and a new conversation down."""
+        for item in stored:  # in the order they were shared: the model sees this order
+            await self._store.threads.attach_file(thread.id, item.id)
+        await placing.record(self._store, thread.id)
+        if new_conversation:
+            await self._store.threads.bind(thread.id, conversation_id=new_conversation)
 
     async def _bring(
-        self, key: ThreadKey, file: SlackFile, progress: Progress, placing: _Placements
+        self, key: ThreadKey, file: SlackFile, progress: Progress, placing: Placements
     ) -> StoredFile:
         await progress(file, "in_progress")
         stored = await self._store_file(key, file)
@@ -179,7 +204,7 @@ class WorkspaceBuilder:
         earlier: Awaitable[Sequence[SlackFile]] | None,
         taken: set[str],
         progress: Progress,
-        placing: _Placements,
+        placing: Placements,
     ) -> list[StoredFile]:
         """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
         if earlier is None:
@@ -217,12 +242,12 @@ class WorkspaceBuilder:
         )
 
     async def _workspace(
-        self, thread_id: int, conversation_id: str, container: _Container, new_ids: set[str]
+        self, thread_id: int, conversation_id: str, container: Container, new_ids: set[str]
     ) -> Workspace:
         files = tuple(
             WorkspaceFile(
                 name=tf.file.name,
-                kind=_kind(tf.file),
+                kind=stored_kind(tf.file),
                 size=tf.file.size,
                 openai_file_id=tf.file.openai_file_id,
                 path=tf.container_path if tf.container_id == container.id else None,
@@ -232,64 +257,6 @@ class WorkspaceBuilder:
             for tf in await self._store.threads.thread_files(thread_id)
         )
         return Workspace(conversation_id, container.id, files, container.restarted, container.new)
-
-
-class _Placements:
-    """Puts a turn's files in its container: each file once, as soon as both the file and
-    the container exist. A placement the container refused because it expired is noted
-    (`expired`) rather than raised, unless the container was new."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        group: asyncio.TaskGroup,
-        container: asyncio.Task[_Container],
-        known: Sequence[ThreadFile],
-    ) -> None:
-        self._engine = engine
-        self._group = group
-        self._container = container
-        self._known = {tf.file.id: tf for tf in known}
-        self._asked: set[int] = set()
-        self.made: dict[int, tuple[str, Placement]] = {}
-        self.expired = False
-        for tf in known:  # earlier files of the thread not in this container yet
-            self.place(tf.file)
-
-    def place(self, stored: StoredFile) -> None:
-        if stored.id in self._asked or _kind(stored) == "image":
-            return  # images go with the message
-        self._asked.add(stored.id)
-        self._group.create_task(self._place(stored))
-
-    async def _place(self, stored: StoredFile) -> None:
-        container = await self._container
-        there = self._known.get(stored.id)
-        if there is not None and there.container_id == container.id and there.container_path:
-            return
-        try:
-            placement = await self._engine.place_file(container.id, stored.openai_file_id)
-        except ContainerExpired:
-            if container.new:
-                raise
-            self.expired = True
-            return
-        self.made[stored.id] = (container.id, placement)
-
-    async def record(self, store: Store, thread_id: int) -> None:
-        """Write down where each file landed (the files are attached to the thread)."""
-        for file_id, (container_id, placement) in self.made.items():
-            await store.threads.place_file(
-                thread_id,
-                file_id,
-                container_id=container_id,
-                container_file_id=placement.container_file_id,
-                path=placement.path,
-            )
-
-
-def _kind(stored: StoredFile) -> FileKind:
-    return kind_of(SlackFile(id=stored.slack_file_id, name=stored.name)) or "data"
 
 
 def _unique(files: Sequence[SlackFile]) -> list[SlackFile]:
