@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 import pytest
 
 from bot.core.events import CodeFinished, CodeStarted, Finished, ResponseStarted, TextDelta
+from bot.engine.failures import from_code
 from bot.engine.stream import StreamState, read_stream, sse_batches
 from bot.errors import (
     ContainerExpired,
@@ -218,3 +219,20 @@ async def test_refusal_and_incomplete() -> None:
     events = await _events(_framed([_start(), _delta("cut", 1), incomplete]))
     assert events[-1].incomplete_reason == "max_output_tokens"
     assert events[-1].text == "cut"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "gone"),
+    [
+        (400, "container_expired", "Container is expired.", True),
+        (400, None, "Container is expired.", True),  # Azure sends no code
+        (404, None, "Container with id 'cntr_1' not found.", True),
+        (404, None, "No container found with id 'cntr_1'.", True),
+        (404, None, "No file found with id 'file-1'.", False),
+        (400, None, "Invalid 'container': expected a string.", False),
+    ],
+)
+def test_every_shape_of_a_gone_container_is_recognised(
+    status: int, code: str | None, message: str, gone: bool
+) -> None:
+    assert isinstance(from_code(code, message, status=status), ContainerExpired) is gone

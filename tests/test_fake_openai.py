@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from itertools import groupby
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_latency import Latency
 from tests.fakes.scripted_model import (
     CodeRun,
     ContainerExpiresMidTurn,
@@ -730,6 +732,90 @@ async def test_fault_500_drop_and_delay(
     assert (await openai_client.containers.list()).data == []
     assert await openai_client.containers.create(name="x")  # each fault fired once
     assert [rule.fired for rule in fake_openai.faults.rules] == [1, 1, 1]
+
+
+# -- round-trip latency ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "family"),
+    [
+        ("POST", "/files", "files"),
+        ("GET", "/files/file-abc/content", "files"),
+        ("POST", "/conversations", "conversations"),
+        ("POST", "/conversations/conv_1/items", "conversations"),
+        ("POST", "/containers", "containers"),
+        ("GET", "/containers", "containers"),
+        ("GET", "/containers/cntr_1", "container_reads"),
+        ("POST", "/containers/cntr_1/files", "container_files"),
+        ("DELETE", "/containers/cntr_1/files/cfile_1", "container_files"),
+        ("GET", "/containers/cntr_1/files", "container_reads"),
+        ("GET", "/containers/cntr_1/files/cfile_1/content", "container_reads"),
+        ("POST", "/responses", "responses"),
+        ("GET", "/responses/resp_1", "responses"),
+        ("POST", "/vector_stores", None),
+    ],
+)
+def test_latency_families(method: str, path: str, family: str | None) -> None:
+    assert Latency.family(method, path) == family
+    assert Latency.realistic().of(method, path) == {
+        "files": 0.4,
+        "conversations": 0.3,
+        "containers": 0.8,
+        "container_files": 0.5,
+        "container_reads": 0.15,
+    }.get(family or "", 0.0)
+
+
+async def test_latency_is_off_by_default(fake_openai: FakeOpenAI) -> None:
+    assert fake_openai.latency == Latency()
+    assert all(FakeOpenAI().latency.of("POST", path) == 0 for path in ("/files", "/responses"))
+    with pytest.raises(ValueError, match="negative"):
+        Latency(files=-1)
+
+
+async def test_latency_holds_the_answer_after_the_request_arrived(
+    fake_openai: FakeOpenAI, openai_client: AsyncOpenAI
+) -> None:
+    uploaded = await openai_client.files.create(file=("a.csv", CSV), purpose="user_data")
+    container_id = await new_container(openai_client)
+    fake_openai.latency.container_files = 0.3  # set on the running fake
+    started = time.monotonic()
+    await openai_client.containers.files.create(container_id, file_id=uploaded.id)
+    answered = time.monotonic()
+    [placed] = fake_openai.requests_to("POST", "/containers/{id}/files")
+    assert answered - placed.received >= 0.3
+    assert placed.received - started < 0.3  # the request itself was not held back
+
+    fake_openai.latency = Latency(responses=0.3)  # replaced as a whole: time to first byte
+    stream = await openai_client.responses.create(
+        model=MODEL, input="q", tools=code_tool(container_id), stream=True
+    )
+    first = await anext(aiter(stream))
+    assert first.type == "response.created"
+    [asked] = fake_openai.requests_to("POST", "/responses")
+    assert time.monotonic() - asked.received >= 0.3
+    await collect(stream)
+
+
+async def test_an_expired_container_refuses_the_response_before_the_model_runs(
+    fake_openai: FakeOpenAI, openai_client: AsyncOpenAI
+) -> None:
+    expired = await new_container(openai_client)
+    fake_openai.expire_container(expired)
+    fake_openai.model.enqueue(ScriptedTurn(text="kept for the next request"))
+    with pytest.raises(openai.BadRequestError) as caught:
+        await openai_client.responses.create(model=MODEL, input="q", tools=code_tool(expired))
+    assert (caught.value.status_code, caught.value.code) == (400, "container_expired")
+    fresh = await new_container(openai_client)
+    response = await openai_client.responses.create(model=MODEL, input="q", tools=code_tool(fresh))
+    assert response.output_text == "kept for the next request"
+    with pytest.raises(openai.BadRequestError) as placing:
+        await openai_client.containers.files.create(expired, file=("b.csv", CSV))
+    assert placing.value.code == "container_expired"
+    await openai_client.containers.delete(fresh)
+    with pytest.raises(openai.NotFoundError, match="not found"):
+        await openai_client.containers.files.create(fresh, file=("b.csv", CSV))
 
 
 # -- files, uploads, vector stores -------------------------------------------------------------

@@ -220,6 +220,8 @@ async def test_mention_in_existing_thread_uses_earlier_messages_and_files(
     text = request["input"][0]["content"][0]["text"]
     assert "Q3 numbers attached" in text
     assert "revenue looks odd for Contoso" in text
+    assert "- bob: Q3 numbers attached" in text  # each earlier author by name
+    assert "- alice: revenue looks odd" in text
     assert "can you check?" in text
     assert FORTUNE.name in request["instructions"]
     container = bot.openai.containers[request["tools"][0]["container"]]

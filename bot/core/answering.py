@@ -1,16 +1,19 @@
 """`Answerer`: the steps of answering one question, in order.
 
-    status → files (check, relay, place) → conversation + container → model stream
-    → renderer (text, progress, function tools' charts and tables: `ModelRounds`)
-    → outputs downloaded and posted → links rewritten
+    the channel's profile → status → files (checked, relayed, placed) ‖ conversation ‖
+    container ‖ asker ‖ earlier messages, all at once → documents indexed for search
+    → model rounds (text, progress, function tools' charts and tables: `ModelRounds`)
+    → sources noted → outputs downloaded and posted → links rewritten
 
 It raises on failure; `AnalystService` turns failures into replies. What the turn leaves
-behind (response id, usage, code runs, timings) is written into a `TurnRecord` as it goes.
+behind (response id, usage, code runs, timings, the answer as shown) is written into a
+`TurnRecord` as it goes.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from bot import wording
 from bot.core import outputs
@@ -18,7 +21,7 @@ from bot.core.events import Finished, Step, StepStatus, TextDelta
 from bot.core.files import kind_of
 from bot.core.functions import FunctionTools
 from bot.core.instructions import model_request
-from bot.core.library import Indexing, Library, SearchIndex, searchable, sources_line
+from bot.core.library import Library, SearchIndex, searchable, sources_line
 from bot.core.markdown import rewrite_links
 from bot.core.ports import Directory, Engine, ProfileSource, Renderer, ThreadHistory
 from bot.core.records import ChannelProfile, StoredTurn, ThreadState
@@ -26,15 +29,16 @@ from bot.core.rounds import ModelRounds, TurnRecord
 from bot.core.storage import Store
 from bot.core.tasks import task_group
 from bot.core.tools import CODE_INTERPRETER, FILE_SEARCH
-from bot.core.turns import PriorMessage, SlackFile, Turn
-from bot.core.workspace import Progress, Workspace, WorkspaceBuilder
-from bot.errors import ContainerExpired, FileError, PythonOff
+from bot.core.turns import PriorMessage, SlackFile, Turn, UserInfo
+from bot.core.workspace import Workspace, WorkspaceBuilder
+from bot.errors import ContainerExpired, PythonOff
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_MESSAGES = 50
 NEEDS_PYTHON = frozenset({"data", "document"})
-"""File kinds only the code interpreter can read (images go to the model directly)."""
+"""File kinds only the code interpreter can read (images go to the model directly; a
+document can also be searched when search is on)."""
 RESTART_NOTE = "_(the analysis session expired; starting it again with your files…)_"
 
 
@@ -67,9 +71,9 @@ class Answerer:
     async def answer(self, stored: StoredTurn, renderer: Renderer, record: TurnRecord) -> None:
         turn = stored.turn
         profile = await self._profile(turn)
-        python = CODE_INTERPRETER in profile.tools
+        python, search_on = CODE_INTERPRETER in profile.tools, FILE_SEARCH in profile.tools
         if not python:  # said plainly, before anything is uploaded
-            _refuse_data_files(turn.files, search=FILE_SEARCH in profile.tools)
+            _refuse_data_files(turn.files, search=search_on)
         thread = await self._store.threads.get(stored.thread_id)
         first = thread.conversation_id is None
         if first:  # the thread's first question names it
@@ -79,7 +83,6 @@ class Answerer:
             await renderer.show(TextDelta(wording.SUGGESTED_QUESTION.format(question=turn.text)))
         # The thread's first turn in an existing thread reads what was said before.
         gather = turn.gather_context or (first and turn.message_ts != turn.key.thread_ts)
-        prior = await self._prior(turn) if gather else []
 
         async def reading(file: SlackFile, status: StepStatus) -> None:
             if status == "in_progress":
@@ -95,25 +98,32 @@ class Answerer:
             title = wording.STEP_INDEXING.format(name=name)
             await renderer.step(Step(f"index-{name}", title, "complete" if done else "in_progress"))
 
-        new_ids = await self._workspace.add_files(thread, turn.files, reading)
-        new_ids |= await self._context_files(
-            thread, prior, reading, python=python, search=FILE_SEARCH in profile.tools
-        )
-        async with task_group() as group:  # documents are indexed while files are placed
-            placing = group.create_task(
-                self._workspace.prepare(thread, new_slack_ids=new_ids, python=python)
+        # All the model needs, at once: who asks, what was said before, and the workspace
+        # (files, conversation, container), which overlaps its own parts.
+        async with task_group() as group:
+            user = group.create_task(self._directory.user(turn.user_id))
+            prior = group.create_task(self._prior(turn) if gather else _nothing())
+            ready = group.create_task(
+                self._workspace.open(
+                    thread,
+                    turn.files,
+                    reading,
+                    earlier=_files_of(prior) if gather else None,
+                    python=python,
+                    usable=None if python else lambda f: not _needs_python(f, search=search_on),
+                )
             )
-            searching = group.create_task(self._search(thread, indexing, profile))
-        workspace, search = placing.result(), searching.result()
+        workspace = ready.result()
+        search = await self._library.prepare(thread, indexing) if search_on else None
         record.mark("ready_s")
         finished, workspace = await self._respond(
             stored,
             thread,
             workspace,
-            prior,
+            prior.result(),
             renderer,
             record,
-            new_ids=new_ids,
+            user=user.result(),
             search=search,
             profile=profile,
         )
@@ -152,13 +162,15 @@ class Answerer:
         renderer: Renderer,
         record: TurnRecord,
         *,
-        new_ids: set[str],
+        user: UserInfo,
         search: SearchIndex | None,
         profile: ChannelProfile,
     ) -> tuple[Finished, Workspace]:
-        """Run the model; on a container that died mid-turn, once more on a fresh one."""
-        user = await self._directory.user(stored.turn.user_id)
-        for attempt in range(2):
+        """Run the model on a fresh container when the thread's was found expired: once
+        when the request is refused before it starts (the thread's container, unless it is
+        new), once when the container dies mid-turn."""
+        retried = False
+        while True:
             request = model_request(
                 self._instructions,
                 turn_id=stored.id,
@@ -170,57 +182,41 @@ class Answerer:
                 search=search,
                 profile=profile,
             )
+            response_id = record.response_id
             try:
                 return await self._rounds.run(request, renderer, record), workspace
             except ContainerExpired:
-                if attempt:
-                    raise
-                logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
-                await renderer.restart(RESTART_NOTE)
-                workspace = await self._workspace.prepare(
-                    thread, new_slack_ids=new_ids, force_new_container=True
+                if record.response_id == response_id:  # refused: nothing was shown
+                    if workspace.fresh:
+                        raise
+                    logger.info("turn %s: the thread's container expired; a new one", stored.id)
+                else:
+                    if retried:
+                        raise
+                    retried = True
+                    logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
+                    await renderer.restart(RESTART_NOTE)
+                workspace = await self._workspace.renew(
+                    thread, new_slack_ids=workspace.new_slack_ids
                 )
-        raise AssertionError("unreachable")
 
     async def _prior(self, turn: Turn) -> list[PriorMessage]:
         return await self._history.earlier(
             turn.key, before_ts=turn.message_ts, limit=CONTEXT_MESSAGES
         )
 
-    async def _search(
-        self, thread: ThreadState, indexing: Indexing, profile: ChannelProfile
-    ) -> SearchIndex | None:
-        if FILE_SEARCH not in profile.tools:  # switched off for the channel
-            return None
-        return await self._library.prepare(thread, indexing)
-
     async def _profile(self, turn: Turn) -> ChannelProfile:
         if self._profiles is None:
             return ChannelProfile()
         return await self._profiles.for_turn(turn.key.team_id, turn.key.channel_id)
 
-    async def _context_files(
-        self,
-        thread: ThreadState,
-        prior: list[PriorMessage],
-        reading: Progress,
-        *,
-        python: bool,
-        search: bool,
-    ) -> set[str]:
-        """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
-        added: set[str] = set()
-        for message in prior:
-            for file in message.files:
-                if not file.is_stub and kind_of(file) is None:
-                    continue
-                if not python and _needs_python(file, search=search):
-                    continue
-                try:
-                    added |= await self._workspace.add_files(thread, [file], reading)
-                except FileError as error:
-                    logger.info("skipping earlier thread file %s: %s", file.id, error.code)
-        return added
+
+async def _nothing() -> list[PriorMessage]:
+    return []
+
+
+async def _files_of(prior: Awaitable[list[PriorMessage]]) -> list[SlackFile]:
+    return [file for message in await prior for file in message.files]
 
 
 def _needs_python(file: SlackFile, *, search: bool) -> bool:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import IO, Literal, Protocol
 
+from bot.core.records import StoredFile
 from bot.core.turns import SlackFile
 from bot.errors import FileTooLarge, UnsupportedFile
 
@@ -43,6 +44,11 @@ def kind_of(file: SlackFile) -> FileKind | None:
         if candidates & kinds:
             return kind  # type: ignore[return-value]
     return None
+
+
+def stored_kind(stored: StoredFile) -> FileKind:
+    """The kind of a file already relayed (it passed `check`, so it has one)."""
+    return kind_of(SlackFile(id=stored.slack_file_id, name=stored.name)) or "data"
 
 
 def check(file: SlackFile, *, max_bytes: int) -> FileKind:

@@ -1,24 +1,37 @@
 """A thread's workspace on the model side: conversation, container, and the files in it.
 
-Files are checked (type, size) before anything is downloaded, uploaded to OpenAI once per
-workspace and Slack file, and placed in the thread's container. A container that expired is
-replaced and every file of the thread is placed again; the paths come from the API.
+`open` gets a turn's workspace ready with its parts overlapped, so that the model can be
+asked as soon as what it needs exists:
+
+    the turn's files: complete, check all ── upload each ─────────┐
+    files shared earlier in the thread (when gathered) ── upload ─┼─ place each file as soon
+    the container: the thread's, or a new one (bound at once) ────┘  as it and the container
+    the conversation: the thread's, or a new one (bound once the files are in)      exist
+
+Files are checked (type, size) before anything is downloaded or created, and uploaded to
+OpenAI once per workspace and Slack file. The thread's container is used without asking
+whether it is still alive: an expired one shows up as a refused placement here, or as a
+refused or failed response, and `renew` then replaces it and places every file of the
+thread again. The paths always come from the API.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.events import StepStatus
-from bot.core.files import FileKind, RelayedFile, check, kind_of, safe_name
+from bot.core.files import FileKind, RelayedFile, check, kind_of, safe_name, stored_kind
+from bot.core.placements import Container, Placements
 from bot.core.ports import Engine
 from bot.core.records import StoredFile, ThreadState
 from bot.core.storage import Store
 from bot.core.tasks import run_all, task_group
 from bot.core.turns import SlackFile, ThreadKey
+from bot.errors import FileError
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +57,7 @@ class WorkspaceFile:
     """Absolute path in the container; None for images (sent as image inputs)."""
     new: bool
     """Shared with this turn's message (rather than earlier in the thread)."""
+    slack_file_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,8 @@ class Workspace:
     files: tuple[WorkspaceFile, ...]
     restarted: bool
     """The container was replaced: earlier Python state is gone."""
+    fresh: bool = False
+    """The container was created for this turn (so it cannot have expired since)."""
 
     @property
     def new_images(self) -> tuple[str, ...]:
@@ -61,6 +77,10 @@ class Workspace:
     @property
     def has_new_data(self) -> bool:
         return any(f.new and f.kind in ("data", "document") for f in self.files)
+
+    @property
+    def new_slack_ids(self) -> set[str]:
+        return {f.slack_file_id for f in self.files if f.new}
 
 
 class WorkspaceBuilder:
@@ -72,56 +92,171 @@ class WorkspaceBuilder:
         self._relay = relay
         self._max_bytes = max_file_bytes
 
-    async def add_files(
-        self, thread: ThreadState, files: Sequence[SlackFile], progress: Progress
-    ) -> set[str]:
-        """Bring the turn's Slack files into the thread; returns their Slack ids."""
-        complete = [await self._relay.complete(f) for f in _unique(files)]
-        for file in complete:
-            check(file, max_bytes=self._max_bytes)  # refuse before downloading anything
-
-        async def read(file: SlackFile) -> StoredFile:
-            await progress(file, "in_progress")
-            stored = await self._store_file(thread.key, file)
-            await progress(file, "complete")
-            return stored
-
-        for item in await run_all([read(f) for f in complete]):
-            await self._store.threads.attach_file(thread.id, item.id)
-        return {f.id for f in complete}
-
-    async def prepare(
+    async def open(
         self,
         thread: ThreadState,
+        files: Sequence[SlackFile],
+        progress: Progress,
         *,
-        new_slack_ids: set[str],
-        force_new_container: bool = False,
+        earlier: Awaitable[Sequence[SlackFile]] | None = None,
         python: bool = True,
+        usable: Callable[[SlackFile], bool] | None = None,
     ) -> Workspace:
-        if not python:  # the channel switched Python off: no container, only images for the model
-            conversation_id, new_conversation = await self._conversation(thread)
-            if new_conversation:
-                await self._store.threads.bind(thread.id, conversation_id=conversation_id)
-            images = await self._images(thread.id, new_slack_ids)
-            return Workspace(conversation_id, "", images, restarted=False)
-        async with task_group() as group:  # a failure cancels the other
-            conversation = group.create_task(self._conversation(thread))
-            container = group.create_task(self._container(thread, force_new_container))
+        """The turn's workspace: its `files` (any unusable one fails the turn before anything
+        is downloaded or created) and the files shared `earlier` in the thread (unusable
+        ones, or those `usable` refuses, are skipped), in the thread's conversation and
+        container, each made if new. Without `python` (the channel switched it off) there
+        is no container: files are uploaded for the model's other tools only."""
+        own = await run_all([self._relay.complete(f) for f in _unique(files)])
+        for file in own:
+            check(file, max_bytes=self._max_bytes)
+        if not python:
+            return await self._without_python(thread, own, earlier, progress, usable)
+        known = await self._store.threads.thread_files(thread.id)
+        # Outside the group: should a file fail, the container being made is still kept
+        # (bound to the thread for its next turn) rather than lost mid-request.
+        container = asyncio.create_task(self._container(thread, new=False))
+        try:
+            async with task_group() as group:
+                conversation = group.create_task(self._conversation(thread))
+                placing = Placements(self._engine, group, container, known)
+                brought = group.create_task(
+                    self._bring_all(thread.key, own, earlier, progress, placing, usable)
+                )
+                await asyncio.shield(container)  # its failure fails the turn
+        except asyncio.CancelledError:
+            container.cancel()  # the turn was stopped: so is everything it started
+            raise
+        finally:
+            await asyncio.wait([container])
         conversation_id, new_conversation = conversation.result()
-        container_id, restarted, new_container = container.result()
-        if new_conversation or new_container:
-            await self._store.threads.bind(
-                thread.id,
-                conversation_id=conversation_id if new_conversation else None,
-                container_id=container_id if new_container else None,
+        new = conversation_id if new_conversation else None
+        await self._keep(thread, brought.result(), placing, new_conversation=new)
+        new_ids = {f.slack_file_id for f in brought.result()}
+        if placing.expired:
+            logger.info("container %s of %s expired; a new one", thread.container_id, thread.key)
+            return await self.renew(thread, new_slack_ids=new_ids)
+        return await self._workspace(thread.id, conversation_id, container.result(), new_ids)
+
+    async def _without_python(
+        self,
+        thread: ThreadState,
+        own: Sequence[SlackFile],
+        earlier: Awaitable[Sequence[SlackFile]] | None,
+        progress: Progress,
+        usable: Callable[[SlackFile], bool] | None,
+    ) -> Workspace:
+        async with task_group() as group:
+            conversation = group.create_task(self._conversation(thread))
+            brought = group.create_task(
+                self._bring_all(thread.key, own, earlier, progress, None, usable)
             )
-        files = await self._place_all(thread.id, container_id, new_slack_ids)
-        return Workspace(conversation_id, container_id, files, restarted)
+        conversation_id, new_conversation = conversation.result()
+        new = conversation_id if new_conversation else None
+        await self._keep(thread, brought.result(), None, new_conversation=new)
+        new_ids = {f.slack_file_id for f in brought.result()}
+        nowhere = Container("", new=False, restarted=False)
+        return await self._workspace(thread.id, conversation_id, nowhere, new_ids)
+
+    async def renew(self, thread: ThreadState, *, new_slack_ids: set[str]) -> Workspace:
+        """A new container for the thread (its last one expired), every file placed again."""
+        thread = await self._store.threads.get(thread.id)  # what this turn bound so far
+        assert thread.conversation_id is not None, "renewing a workspace that was never opened"
+        known = await self._store.threads.thread_files(thread.id)
+        async with task_group() as group:
+            container = group.create_task(self._container(thread, new=True))
+            placing = Placements(self._engine, group, container, known)
+        await placing.record(self._store, thread.id)
+        return await self._workspace(
+            thread.id, thread.conversation_id, container.result(), new_slack_ids
+        )
 
     async def _conversation(self, thread: ThreadState) -> tuple[str, bool]:
         if thread.conversation_id:
             return thread.conversation_id, False
         return await self._engine.new_conversation(thread.key), True
+
+    async def _container(self, thread: ThreadState, *, new: bool) -> Container:
+        if thread.container_id and not new:
+            return Container(thread.container_id, new=False, restarted=False)
+        container_id = await self._engine.new_container(thread.key)
+        # Bound at once: should this turn fail later, the next one uses it.
+        await self._store.threads.bind(thread.id, container_id=container_id)
+        return Container(container_id, new=True, restarted=thread.container_id is not None)
+
+    async def _bring_all(
+        self,
+        key: ThreadKey,
+        own: Sequence[SlackFile],
+        earlier: Awaitable[Sequence[SlackFile]] | None,
+        progress: Progress,
+        placing: Placements | None,
+        usable: Callable[[SlackFile], bool] | None = None,
+    ) -> list[StoredFile]:
+        """The turn's files, then those shared earlier, in the order they were shared."""
+        async with task_group() as group:
+            mine = [group.create_task(self._bring(key, f, progress, placing)) for f in own]
+            theirs = group.create_task(
+                self._earlier(key, earlier, {f.id for f in own}, progress, placing, usable)
+            )
+        return [task.result() for task in mine] + theirs.result()
+
+    async def _keep(
+        self,
+        thread: ThreadState,
+        stored: Sequence[StoredFile],
+        placing: Placements | None,
+        *,
+        new_conversation: str | None,
+    ) -> None:
+        """Write the turn's files, their places and a new conversation down."""
+        for item in stored:  # in the order they were shared: the model sees this order
+            await self._store.threads.attach_file(thread.id, item.id)
+        if placing is not None:
+            await placing.record(self._store, thread.id)
+        if new_conversation:
+            await self._store.threads.bind(thread.id, conversation_id=new_conversation)
+
+    async def _bring(
+        self, key: ThreadKey, file: SlackFile, progress: Progress, placing: Placements | None
+    ) -> StoredFile:
+        await progress(file, "in_progress")
+        stored = await self._store_file(key, file)
+        await progress(file, "complete")
+        if placing is not None:
+            placing.place(stored)
+        return stored
+
+    async def _earlier(
+        self,
+        key: ThreadKey,
+        earlier: Awaitable[Sequence[SlackFile]] | None,
+        taken: set[str],
+        progress: Progress,
+        placing: Placements | None,
+        usable: Callable[[SlackFile], bool] | None,
+    ) -> list[StoredFile]:
+        """Files shared earlier in the thread; unusable ones are skipped, not fatal."""
+        if earlier is None:
+            return []
+        wanted = [
+            f
+            for f in _unique(await earlier)
+            if f.id not in taken and (f.is_stub or kind_of(f) is not None)
+        ]
+
+        async def bring(file: SlackFile) -> StoredFile | None:
+            try:
+                complete = await self._relay.complete(file)
+                check(complete, max_bytes=self._max_bytes)
+                if usable is not None and not usable(complete):
+                    return None
+                return await self._bring(key, complete, progress, placing)
+            except FileError as error:
+                logger.info("skipping earlier thread file %s: %s", file.id, error.code)
+                return None
+
+        return [item for item in await run_all([bring(f) for f in wanted]) if item is not None]
 
     async def _store_file(self, key: ThreadKey, file: SlackFile) -> StoredFile:
         known = await self._store.threads.find_file(key.team_id, file.id)
@@ -139,73 +274,22 @@ class WorkspaceBuilder:
             permalink=file.permalink,
         )
 
-    async def _container(self, thread: ThreadState, force_new: bool) -> tuple[str, bool, bool]:
-        """(container id, the Python session restarted, the container is new)."""
-        if thread.container_id and not force_new:
-            if await self._engine.container_alive(thread.container_id):
-                return thread.container_id, False, False
-            logger.info(
-                "container %s of %s expired; creating a new one", thread.container_id, thread.key
-            )
-        container_id = await self._engine.new_container(thread.key)
-        return container_id, thread.container_id is not None, True
-
-    async def _images(self, thread_id: int, new_slack_ids: set[str]) -> tuple[WorkspaceFile, ...]:
-        thread_files = await self._store.threads.thread_files(thread_id)
-        return tuple(
-            WorkspaceFile(
-                tf.file.name,
-                "image",
-                tf.file.size,
-                tf.file.openai_file_id,
-                None,
-                tf.file.slack_file_id in new_slack_ids,
-            )
-            for tf in thread_files
-            if _kind(tf.file) == "image"
-        )
-
-    async def _place_all(
-        self, thread_id: int, container_id: str, new_slack_ids: set[str]
-    ) -> tuple[WorkspaceFile, ...]:
-        thread_files = await self._store.threads.thread_files(thread_id)
-
-        async def place(
-            stored: StoredFile, path: str | None, in_container: str | None
-        ) -> str | None:
-            kind = _kind(stored)
-            if kind == "image":
-                return None
-            if in_container == container_id and path:
-                return path
-            placement = await self._engine.place_file(container_id, stored.openai_file_id)
-            await self._store.threads.place_file(
-                thread_id,
-                stored.id,
-                container_id=container_id,
-                container_file_id=placement.container_file_id,
-                path=placement.path,
-            )
-            return placement.path
-
-        paths = await run_all(
-            [place(tf.file, tf.container_path, tf.container_id) for tf in thread_files]
-        )
-        return tuple(
+    async def _workspace(
+        self, thread_id: int, conversation_id: str, container: Container, new_ids: set[str]
+    ) -> Workspace:
+        files = tuple(
             WorkspaceFile(
                 name=tf.file.name,
-                kind=_kind(tf.file),
+                kind=stored_kind(tf.file),
                 size=tf.file.size,
                 openai_file_id=tf.file.openai_file_id,
-                path=path,
-                new=tf.file.slack_file_id in new_slack_ids,
+                path=tf.container_path if tf.container_id == container.id else None,
+                new=tf.file.slack_file_id in new_ids,
+                slack_file_id=tf.file.slack_file_id,
             )
-            for tf, path in zip(thread_files, paths, strict=True)
+            for tf in await self._store.threads.thread_files(thread_id)
         )
-
-
-def _kind(stored: StoredFile) -> FileKind:
-    return kind_of(SlackFile(id=stored.slack_file_id, name=stored.name)) or "data"
+        return Workspace(conversation_id, container.id, files, container.restarted, container.new)
 
 
 def _unique(files: Sequence[SlackFile]) -> list[SlackFile]:

@@ -30,7 +30,6 @@ from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, St
 
 logger = logging.getLogger(__name__)
 
-DEAD_CONTAINER_STATUSES = frozenset({"expired", "deleted"})
 CONTAINER_IDLE_MINUTES = 20
 VECTOR_STORE_IDLE_DAYS = 30
 INDEX_WAIT_S = 120.0
@@ -82,16 +81,6 @@ class OpenAIEngine:
         except openai.APIError as error:
             raise from_exception(error) from error
         return conversation.id
-
-    async def container_alive(self, container_id: str) -> bool:
-        """Retrieve the container (which also keeps it alive); False if expired or gone."""
-        try:
-            container = await self._client.containers.retrieve(container_id)
-        except openai.NotFoundError:
-            return False
-        except openai.APIError as error:
-            raise from_exception(error) from error
-        return container.status not in DEAD_CONTAINER_STATUSES
 
     async def new_container(self, key: ThreadKey) -> str:
         try:

@@ -50,9 +50,13 @@ SERVER_ERROR_CODES = frozenset({"server_error"})
 
 
 def is_container_gone(code: str | None, message: str | None) -> bool:
+    """The container is expired or gone: "Container is expired." (400, before or during a
+    response, or placing a file), or a 404 for it; the real 404's wording is not captured,
+    so both usual forms ("… not found", "No container found …") count."""
     text = (message or "").lower()
     return code in ("container_expired", "container_not_found") or (
-        "container" in text and ("expired" in text or "not found" in text)
+        "container" in text
+        and ("expired" in text or "not found" in text or "no container found" in text)
     )
 
 

@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.tasks import run_all
 from bot.core.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
 from bot.errors import FileNotDownloadable
 from bot.slack.client import SLACK_FAILURES, failure_code
@@ -76,9 +77,11 @@ class SlackThreadHistory:
         cutoff = _ts_value(before_ts)  # synthetic turns (buttons) see the whole thread
         earlier = [m for m in messages if _ts_value(str(m.get("ts", 0))) < cutoff]
         earlier = earlier[-limit:]
-        names = {}
-        for user_id in {str(m["user"]) for m in earlier if m.get("user")}:
-            names[user_id] = (await self._directory.user(user_id)).display_name
+        authors = sorted({str(m["user"]) for m in earlier if m.get("user")})
+        # At once, not one after another: each lookup is a round trip unless cached (and
+        # never raises: an unknown user keeps their id).
+        found = await run_all([self._directory.user(user_id) for user_id in authors])
+        names = {uid: user.display_name for uid, user in zip(authors, found, strict=True)}
         return [prior_message(m, names=names) for m in earlier]
 
     async def _messages(self, key: ThreadKey) -> list[dict[str, object]]:

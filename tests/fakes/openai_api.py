@@ -14,7 +14,8 @@ sunset API. Every request is recorded and validated against the official OpenAPI
 ``openai_routes`` / ``openai_routes_responses`` (handlers), ``openai_state`` (resources, clock,
 expiry) and ``openai_objects`` (their JSON shapes), ``openai_responses`` (runs, conversation
 lock, background), ``openai_stream`` (the event sequence), ``scripted_model`` (what the model
-does), ``openai_faults``, ``openai_spec`` (OpenAPI validation), ``openai_fixtures`` (pytest).
+does), ``openai_faults``, ``openai_latency`` (round-trip times per endpoint family, off by
+default), ``openai_spec`` (OpenAPI validation), ``openai_fixtures`` (pytest).
 
 By hand: ``python -m tests.fakes.openai_api [--port N] [--idle-expiry SECONDS]``.
 """
@@ -40,6 +41,7 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from tests.fakes.openai_faults import Faults
 from tests.fakes.openai_http import Gateway, Recorded
+from tests.fakes.openai_latency import Latency
 from tests.fakes.openai_objects import Container, Conversation, StoredFile, VectorStore
 from tests.fakes.openai_responses import ResponseRun, ResponsesService
 from tests.fakes.openai_routes import ResourceRoutes
@@ -57,6 +59,9 @@ class FakeOpenAI:
     Containers expire after ``container_idle_expiry`` seconds without use (or after
     ``expires_after.minutes`` when the create request sets it); any container operation and
     any response using the container counts as use. Move time with ``advance_clock``.
+
+    ``latency`` (also settable later: ``fake.latency.files = 0.4``) makes each endpoint
+    family take that long to answer; none by default.
     """
 
     def __init__(
@@ -66,8 +71,10 @@ class FakeOpenAI:
         validate_spec: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency: Latency | None = None,
     ) -> None:
         self.host, self.port = host, port
+        self.latency = latency or Latency()
         self._validate_spec = validate_spec
         self.clock = Clock()
         self.model = ScriptedModel()
@@ -84,6 +91,7 @@ class FakeOpenAI:
             spec=get_spec if validate_spec else lambda: None,
             notify=self._notify,
             upload_dir=self._root / "uploads",
+            latency=lambda: self.latency,
         )
         self._runner: web.AppRunner | None = None
         self.base_url = ""

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from aiohttp import BodyPartReader, web
 from multidict import CIMultiDict
 
 from tests.fakes.openai_faults import DropConnection, Faults
+from tests.fakes.openai_latency import Latency
 from tests.fakes.openai_spec import OpenAPISpec
 from tests.fakes.openai_state import ApiError, Clock
 
@@ -67,6 +69,8 @@ class Recorded:
     headers: CIMultiDict[str]
     time: float
     """The fake clock's time when the request arrived."""
+    received: float = field(default_factory=time.monotonic)
+    """`time.monotonic()` when the request arrived (before any latency; for benchmarks)."""
     status: int | None = None
     """The HTTP status answered (None while in flight or when the connection was dropped)."""
     spec_errors: list[str] = field(default_factory=list)
@@ -145,9 +149,11 @@ class Gateway:
         spec: Callable[[], OpenAPISpec | None],
         notify: Callable[[], None],
         upload_dir: Path,
+        latency: Callable[[], Latency] = Latency,
     ) -> None:
         self.clock = clock
         self.faults = faults
+        self.latency = latency
         self.spec = spec
         self.notify = notify
         self.requests: list[Recorded] = []
@@ -245,6 +251,7 @@ class Gateway:
             if request.transport is not None:
                 request.transport.abort()
             raise asyncio.CancelledError from None
+        await self.latency().wait(request.method, path)
         try:
             response = await handler(request)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:

@@ -135,6 +135,9 @@ class ResponsesService:
                 )
         history = self.state.conversations[conversation_id].items if conversation_id else []
         check_function_outputs(request, _input_list(request), history)
+        # A named container is checked before the model is asked: an expired one is refused
+        # ("Container is expired.") without spending a scripted turn, as the request never ran.
+        named = self._named_container(request)
         turn = self.model.next_turn(request)
         check_scripted_calls(request, turn.calls)
         check_search_tool(request, self.state, scripted=bool(turn.searches))
@@ -148,7 +151,7 @@ class ResponsesService:
                 code=failure.code,
                 headers=failure.headers,
             )
-        container = self._container_for(request, conversation_id)
+        container = named or self._container_for(request, conversation_id)
         if turn.runs and container is None:
             raise ApiError(
                 400,
@@ -294,6 +297,13 @@ class ResponsesService:
         if isinstance(conversation, dict):
             return str(conversation["id"])
         return conversation if isinstance(conversation, str) else None
+
+    def _named_container(self, request: Mapping[str, Any]) -> Container | None:
+        """The code_interpreter tool's container given by id (404 if unknown, 400 if expired)."""
+        for tool in request.get("tools") or []:
+            if tool.get("type") == "code_interpreter" and isinstance(tool.get("container"), str):
+                return self.state.container(tool["container"], param="tools")
+        return None
 
     def _container_for(
         self, request: Mapping[str, Any], conversation_id: str | None
