@@ -114,7 +114,8 @@ class Answerer:
                 )
             )
         workspace = ready.result()
-        search = await self._library.prepare(thread, indexing) if search_on else None
+        names = [f.name for f in workspace.files]
+        search = await self._library.prepare(thread, indexing, names) if search_on else None
         record.mark("ready_s")
         finished, workspace = await self._respond(
             stored,

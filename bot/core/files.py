@@ -4,6 +4,7 @@ downloaded (type, size), and the record of a file relayed to the model side."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Literal, Protocol
 
@@ -93,3 +94,11 @@ def safe_name(name: str, *, default: str = "file") -> str:
 def safe_extension(file: SlackFile, *, default: str = "csv") -> str:
     """The file's extension as letters and digits only (for temporary file suffixes)."""
     return re.sub(r"[^a-z0-9]", "", file.extension.lower())[:10] or default
+
+
+def unique_files(files: Sequence[SlackFile]) -> list[SlackFile]:
+    """Each file once (the first time it appears)."""
+    seen: dict[str, SlackFile] = {}
+    for file in files:
+        seen.setdefault(file.id, file)
+    return list(seen.values())

@@ -10,7 +10,7 @@ once and stays usable from Python.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot import wording
@@ -53,8 +53,13 @@ class Library:
         self._store = store
         self._engine = engine
 
-    async def prepare(self, thread: ThreadState, indexing: Indexing) -> SearchIndex | None:
-        """Index the thread's documents not yet in its vector store; None: no documents."""
+    async def prepare(
+        self, thread: ThreadState, indexing: Indexing, names: Iterable[str]
+    ) -> SearchIndex | None:
+        """Index the thread's documents (`names`: the thread's files) not yet in its vector
+        store; None: no documents."""
+        if not any(searchable(name) for name in names):
+            return None
         documents = [
             tf
             for tf in await self._store.threads.thread_files(thread.id)

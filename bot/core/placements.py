@@ -75,6 +75,11 @@ class Placements:
             return
         self._made[stored.id] = (container.id, placement)
 
+    @property
+    def placed(self) -> bool:
+        """Some file was placed (and must be recorded)."""
+        return bool(self._made)
+
     async def record(self, store: Store, thread_id: int) -> None:
         """Write down where each file landed (once the files are attached to the thread)."""
         for file_id, (container_id, placement) in self._made.items():

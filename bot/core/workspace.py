@@ -24,10 +24,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.events import StepStatus
-from bot.core.files import FileKind, RelayedFile, check, kind_of, safe_name, stored_kind
+from bot.core.files import (
+    FileKind,
+    RelayedFile,
+    check,
+    kind_of,
+    safe_name,
+    stored_kind,
+    unique_files,
+)
 from bot.core.placements import Container, Placements
 from bot.core.ports import Engine
-from bot.core.records import StoredFile, ThreadState
+from bot.core.records import StoredFile, ThreadFile, ThreadState
 from bot.core.storage import Store
 from bot.core.tasks import run_all, task_group
 from bot.core.turns import SlackFile, ThreadKey
@@ -107,19 +115,17 @@ class WorkspaceBuilder:
         ones, or those `usable` refuses, are skipped), in the thread's conversation and
         container, each made if new. Without `python` (the channel switched it off) there
         is no container: files are uploaded for the model's other tools only."""
-        own = await run_all([self._relay.complete(f) for f in _unique(files)])
+        own = await run_all([self._relay.complete(f) for f in unique_files(files)])
         for file in own:
             check(file, max_bytes=self._max_bytes)
-        if not python:
-            return await self._without_python(thread, own, earlier, progress, usable)
         known = await self._store.threads.thread_files(thread.id)
         # Outside the group: should a file fail, the container being made is still kept
         # (bound to the thread for its next turn) rather than lost mid-request.
-        container = asyncio.create_task(self._container(thread, new=False))
+        container = asyncio.create_task(self._container(thread, new=False, python=python))
         try:
             async with task_group() as group:
                 conversation = group.create_task(self._conversation(thread))
-                placing = Placements(self._engine, group, container, known)
+                placing = Placements(self._engine, group, container, known) if python else None
                 brought = group.create_task(
                     self._bring_all(thread.key, own, earlier, progress, placing, usable)
                 )
@@ -133,30 +139,14 @@ class WorkspaceBuilder:
         new = conversation_id if new_conversation else None
         await self._keep(thread, brought.result(), placing, new_conversation=new)
         new_ids = {f.slack_file_id for f in brought.result()}
-        if placing.expired:
+        if placing is not None and placing.expired:
             logger.info("container %s of %s expired; a new one", thread.container_id, thread.key)
             return await self.renew(thread, new_slack_ids=new_ids)
-        return await self._workspace(thread.id, conversation_id, container.result(), new_ids)
-
-    async def _without_python(
-        self,
-        thread: ThreadState,
-        own: Sequence[SlackFile],
-        earlier: Awaitable[Sequence[SlackFile]] | None,
-        progress: Progress,
-        usable: Callable[[SlackFile], bool] | None,
-    ) -> Workspace:
-        async with task_group() as group:
-            conversation = group.create_task(self._conversation(thread))
-            brought = group.create_task(
-                self._bring_all(thread.key, own, earlier, progress, None, usable)
-            )
-        conversation_id, new_conversation = conversation.result()
-        new = conversation_id if new_conversation else None
-        await self._keep(thread, brought.result(), None, new_conversation=new)
-        new_ids = {f.slack_file_id for f in brought.result()}
-        nowhere = Container("", new=False, restarted=False)
-        return await self._workspace(thread.id, conversation_id, nowhere, new_ids)
+        # Nothing brought or placed: the thread's files are as they were read.
+        same = not brought.result() and not (placing and placing.placed)
+        return await self._workspace(
+            thread.id, conversation_id, container.result(), new_ids, known if same else None
+        )
 
     async def renew(self, thread: ThreadState, *, new_slack_ids: set[str]) -> Workspace:
         """A new container for the thread (its last one expired), every file placed again."""
@@ -176,7 +166,9 @@ class WorkspaceBuilder:
             return thread.conversation_id, False
         return await self._engine.new_conversation(thread.key), True
 
-    async def _container(self, thread: ThreadState, *, new: bool) -> Container:
+    async def _container(self, thread: ThreadState, *, new: bool, python: bool = True) -> Container:
+        if not python:  # no container at all
+            return Container("", new=False, restarted=False)
         if thread.container_id and not new:
             return Container(thread.container_id, new=False, restarted=False)
         container_id = await self._engine.new_container(thread.key)
@@ -241,7 +233,7 @@ class WorkspaceBuilder:
             return []
         wanted = [
             f
-            for f in _unique(await earlier)
+            for f in unique_files(await earlier)
             if f.id not in taken and (f.is_stub or kind_of(f) is not None)
         ]
 
@@ -275,8 +267,15 @@ class WorkspaceBuilder:
         )
 
     async def _workspace(
-        self, thread_id: int, conversation_id: str, container: Container, new_ids: set[str]
+        self,
+        thread_id: int,
+        conversation_id: str,
+        container: Container,
+        new_ids: set[str],
+        known: Sequence[ThreadFile] | None = None,
     ) -> Workspace:
+        if known is None:
+            known = await self._store.threads.thread_files(thread_id)
         files = tuple(
             WorkspaceFile(
                 name=tf.file.name,
@@ -287,13 +286,6 @@ class WorkspaceBuilder:
                 new=tf.file.slack_file_id in new_ids,
                 slack_file_id=tf.file.slack_file_id,
             )
-            for tf in await self._store.threads.thread_files(thread_id)
+            for tf in known
         )
         return Workspace(conversation_id, container.id, files, container.restarted, container.new)
-
-
-def _unique(files: Sequence[SlackFile]) -> list[SlackFile]:
-    seen: dict[str, SlackFile] = {}
-    for file in files:
-        seen.setdefault(file.id, file)
-    return list(seen.values())
