@@ -40,6 +40,15 @@ async def test_a_burst_of_50_mentions_in_one_channel_is_answered_in_full(tmp_pat
         assert sum(refused.values()) <= 5, refused  # the budget keeps the bot out of 429s
 
 
+async def test_a_burst_from_one_person_looks_them_up_once(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        bot.slack.faults.delay("users.info", 0.5)  # every turn starts before the answer
+        sent = await asyncio.gather(*(bot.mention(f"question {i}") for i in range(10)))
+        turns = [await bot.finished(m.ts) for m in sent]
+        assert [t.status for t in turns] == ["done"] * 10
+        assert len(bot.slack.calls_to("users.info")) == 1  # users.info is rate-limited
+
+
 async def test_an_answer_with_three_tables_shows_all_three(tmp_path: Path) -> None:
     table = "| region | revenue |\n|---|---:|\n| north | 10 |\n| south | 20 |\n"
     text = f"First:\n\n{table}\nSecond:\n\n{table}\nThird:\n\n{table}\nThat is all."

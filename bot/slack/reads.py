@@ -6,6 +6,7 @@ they sit with the listeners because they parse Slack payloads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -29,11 +30,23 @@ class SlackDirectory:
         self._ttl_s = ttl_s
         self._size = size
         self._cache: OrderedDict[str, tuple[float, UserInfo]] = OrderedDict()
+        # One lookup per person at a time: a burst of questions from one person (or a
+        # thread read) asks Slack once, not once per turn (users.info is rate-limited).
+        self._asking: dict[str, asyncio.Task[UserInfo]] = {}
 
     async def user(self, user_id: str) -> UserInfo:
         cached = self._cache.get(user_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        asking = self._asking.get(user_id)
+        if asking is None:
+            asking = asyncio.create_task(self._look_up(user_id), name="users.info")
+            self._asking[user_id] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(user_id, None))
+        # Shielded: one waiting turn being cancelled does not cancel the others' lookup.
+        return await asyncio.shield(asking)
+
+    async def _look_up(self, user_id: str) -> UserInfo:
         try:
             response = await self._client.users_info(user=user_id)
         except SLACK_FAILURES as error:
