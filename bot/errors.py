@@ -17,6 +17,7 @@
         │   ├── ContentRefused        refusal or content filter
         │   ├── OutputIncomplete      stopped early (max output tokens)
         │   ├── ContainerExpired      the container died; the service retries once
+        │   ├── SearchIndexGone       the thread's vector store expired or was deleted
         │   ├── StreamDropped         the connection broke mid-answer
         │   ├── EngineTimeout         no progress within the timeout
         │   └── EngineFailed          the response failed for another reason
@@ -124,6 +125,13 @@ class OutputIncomplete(EngineError):
 
 class ContainerExpired(EngineError):
     code = "engine_container_expired"
+
+
+class SearchIndexGone(EngineError):
+    """The thread's vector store expired (after its idle days) or was deleted: the documents
+    are indexed again in a new one."""
+
+    code = "engine_search_index_gone"
 
 
 class StreamDropped(EngineError):

@@ -95,3 +95,43 @@ async def test_a_document_that_cannot_be_indexed_is_said_and_still_read(
     request = bot.openai.model.seen[0]
     assert "/mnt/data/" in request["instructions"]  # placed in the container all the same
     assert "`scan.pdf`." not in request["instructions"].split("file_search")[-1][:80]
+
+
+async def test_an_expired_vector_store_is_replaced_and_the_documents_indexed_again(
+    bot: BotUnderTest,
+) -> None:
+    report = bot.slack.add_file("report.pdf", PDF, filetype="pdf")
+    bot.openai.model.enqueue(ScriptedTurn(text="Read it."))
+    sent = await bot.mention("read the report", files=[report])
+    assert (await bot.finished(sent.ts)).status == "done"
+    [old] = bot.openai.vector_stores
+    bot.openai.expire_vector_store(old)  # the thread sat idle past the store's days
+
+    bot.openai.model.enqueue(
+        ScriptedTurn(text="Strikes.", searches=(FileSearch("why", cite=("report.pdf",)),))
+    )
+    reply = await bot.say("why did revenue fall?", thread_ts=sent.ts)
+    assert (await bot.finished(reply.ts)).status == "done"
+    [new] = [s for s in bot.openai.vector_stores if s != old]
+    assert tools_of(bot.openai.model.seen[-1])["file_search"]["vector_store_ids"] == [new]
+    assert bot.openai.search_misses == []  # indexed again before the model was asked
+    assert "(source: [report.pdf](" in texts(bot, sent.ts)
+
+
+async def test_a_new_document_for_an_expired_store_goes_into_a_new_one_with_the_rest(
+    bot: BotUnderTest,
+) -> None:
+    report = bot.slack.add_file("report.pdf", PDF, filetype="pdf")
+    bot.openai.model.enqueue(ScriptedTurn(text="Read it."))
+    sent = await bot.mention("read the report", files=[report])
+    assert (await bot.finished(sent.ts)).status == "done"
+    [old] = bot.openai.vector_stores
+    bot.openai.expire_vector_store(old)
+
+    notes = bot.slack.add_file("notes.md", b"# Notes\nA strike.\n", filetype="md")
+    bot.openai.model.enqueue(ScriptedTurn(text="Both read."))
+    reply = await bot.say("and these notes?", thread_ts=sent.ts, files=[notes])
+    assert (await bot.finished(reply.ts)).status == "done"
+    [new] = [s for s in bot.openai.vector_stores.values() if s.id != old]
+    names = {bot.openai.files[file_id].filename for file_id in new.files}
+    assert names == {"report.pdf", "notes.md"}

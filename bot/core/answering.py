@@ -13,7 +13,7 @@ behind (response id, usage, code runs, timings, the answer as shown) is written 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from bot import wording
 from bot.core import outputs
@@ -31,7 +31,7 @@ from bot.core.tasks import task_group
 from bot.core.tools import CODE_INTERPRETER, FILE_SEARCH
 from bot.core.turns import PriorMessage, SlackFile, Turn, UserInfo
 from bot.core.workspace import Workspace, WorkspaceBuilder
-from bot.errors import ContainerExpired, PythonOff
+from bot.errors import ContainerExpired, PythonOff, SearchIndexGone
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,10 @@ class Answerer:
         workspace = ready.result()
         names = [f.name for f in workspace.files]
         search = await self._library.prepare(thread, indexing, names) if search_on else None
+
+        async def reindex() -> SearchIndex | None:
+            return await self._library.prepare(thread, indexing, names, renew=True)
+
         record.mark("ready_s")
         finished, workspace = await self._respond(
             stored,
@@ -127,6 +131,7 @@ class Answerer:
             user=user.result(),
             search=search,
             profile=profile,
+            reindex=reindex,
         )
         notes = [
             sources_line(finished.sources, search),
@@ -166,11 +171,13 @@ class Answerer:
         user: UserInfo,
         search: SearchIndex | None,
         profile: ChannelProfile,
+        reindex: Callable[[], Awaitable[SearchIndex | None]],
     ) -> tuple[Finished, Workspace]:
         """Run the model on a fresh container when the thread's was found expired: once
         when the request is refused before it starts (the thread's container, unless it is
-        new), once when the container dies mid-turn."""
-        retried = False
+        new), once when the container dies mid-turn; and once on a new vector store when
+        the thread's documents' store expired."""
+        retried = reindexed = False
         while True:
             request = model_request(
                 self._instructions,
@@ -186,6 +193,12 @@ class Answerer:
             response_id = record.response_id
             try:
                 return await self._rounds.run(request, renderer, record), workspace
+            except SearchIndexGone:
+                if reindexed or record.response_id != response_id:
+                    raise
+                reindexed = True
+                logger.info("turn %s: the thread's vector store is gone; a new one", stored.id)
+                search = await reindex()
             except ContainerExpired:
                 if record.response_id == response_id:  # refused: nothing was shown
                     if workspace.fresh:

@@ -19,6 +19,7 @@ from bot.core.ports import Engine
 from bot.core.records import ThreadFile, ThreadState
 from bot.core.storage import Store
 from bot.core.tasks import run_all
+from bot.errors import SearchIndexGone
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +55,11 @@ class Library:
         self._engine = engine
 
     async def prepare(
-        self, thread: ThreadState, indexing: Indexing, names: Iterable[str]
+        self, thread: ThreadState, indexing: Indexing, names: Iterable[str], *, renew: bool = False
     ) -> SearchIndex | None:
         """Index the thread's documents (`names`: the thread's files) not yet in its vector
-        store; None: no documents."""
+        store; None: no documents. `renew`: the store expired or is gone: a new one, with
+        every document indexed again (also done here when indexing finds it gone)."""
         if not any(searchable(name) for name in names):
             return None
         documents = [
@@ -67,12 +69,20 @@ class Library:
         ]
         if not documents:
             return None
-        store_id = thread.vector_store_id
+        store_id = None if renew else thread.vector_store_id
         if store_id is None:
             store_id = await self._engine.new_vector_store(thread.key)
             await self._store.threads.bind(thread.id, vector_store_id=store_id)
         todo = [tf for tf in documents if tf.vector_store_id != store_id]
-        outcomes = await run_all([self._index(thread.id, store_id, tf, indexing) for tf in todo])
+        try:
+            outcomes = await run_all(
+                [self._index(thread.id, store_id, tf, indexing) for tf in todo]
+            )
+        except SearchIndexGone:
+            if renew:
+                raise
+            logger.info("vector store %s of %s is gone; indexing again", store_id, thread.key)
+            return await self.prepare(thread, indexing, names, renew=True)
         failed = tuple(tf.file.name for tf, ok in zip(todo, outcomes, strict=True) if not ok)
         return SearchIndex(
             store_id,

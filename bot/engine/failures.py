@@ -19,6 +19,7 @@ from bot.errors import (
     EngineTimeout,
     QuotaExceeded,
     RateLimited,
+    SearchIndexGone,
     ServiceOverloaded,
     ServiceUnavailable,
     StreamDropped,
@@ -60,9 +61,18 @@ def is_container_gone(code: str | None, message: str | None) -> bool:
     )
 
 
+def is_vector_store_gone(message: str | None) -> bool:
+    """The vector store a request names is expired or gone (the service's wording for a
+    vector store that expired after its idle days is not captured: both usual forms count)."""
+    text = (message or "").lower()
+    return "vector store" in text and ("expired" in text or "not found" in text)
+
+
 def from_code(code: str | None, message: str | None, *, status: int | None = None) -> EngineError:
     """Classify an error code (plus message/status as hints)."""
     detail = f"{status or '-'} {code or '-'}: {(message or '')[:200]}"
+    if is_vector_store_gone(message):
+        return SearchIndexGone(detail)
     if is_container_gone(code, message):
         return ContainerExpired(detail)
     if code in QUOTA_CODES:

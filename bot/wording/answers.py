@@ -100,6 +100,9 @@ ERRORS: dict[str, str] = {
         "Share it as CSV, TSV, Excel (xlsx/xls), JSON, JSONL, Parquet, text, PDF, Word, "
         "PowerPoint, Markdown, HTML or an image, and ask again."
     ),
+    "engine_search_index_gone": (
+        ":warning: I couldn't search this thread's documents just now. Please ask again."
+    ),
     "file_too_large": (
         ":warning: *{name}* is {size_mb} MB, over my {limit_mb} MB limit per file. "
         "Share a smaller extract (filter rows or drop columns) and ask again."

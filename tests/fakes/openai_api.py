@@ -200,6 +200,10 @@ class FakeOpenAI:
         """Files scripted searches named but could not find (not indexed yet, or no store)."""
         return self._state.search_misses
 
+    def expire_vector_store(self, store_id: str) -> None:
+        """The store passed its idle days: requests naming it are refused from now on."""
+        self._state.vector_stores[store_id].expired = True
+
     @property
     def unindexable(self) -> set[str]:
         """File names whose vector-store indexing fails (``invalid_file``)."""

@@ -161,6 +161,8 @@ class VectorStore:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     ready_at: dict[str, tuple[float, bool]] = field(default_factory=dict)
     """File id -> (when indexing ends, whether it succeeds)."""
+    expired: bool = False
+    """It passed its ``expires_after`` idle days: requests naming it are refused."""
 
     def to_json(self) -> dict[str, Any]:
         statuses = [item["status"] for item in self.files.values()]
@@ -177,7 +179,7 @@ class VectorStore:
                 "cancelled": 0,
                 "total": len(statuses),
             },
-            "status": "completed",
+            "status": "expired" if self.expired else "completed",
             "expires_at": None,
             "last_active_at": self.created_at,
             "metadata": self.metadata or {},

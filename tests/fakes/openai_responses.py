@@ -138,6 +138,7 @@ class ResponsesService:
         # A named container is checked before the model is asked: an expired one is refused
         # ("Container is expired.") without spending a scripted turn, as the request never ran.
         named = self._named_container(request)
+        check_search_tool(request, self.state, scripted=False)  # before a turn is spent
         turn = self.model.next_turn(request)
         check_scripted_calls(request, turn.calls)
         check_search_tool(request, self.state, scripted=bool(turn.searches))

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from tests.fakes.openai_http import incoming
 from tests.fakes.openai_objects import Blob, VectorStore, as_item
+from tests.fakes.openai_search import check_vector_store
 from tests.fakes.openai_state import ApiError, OpenAIState, check_metadata
 
 
@@ -293,6 +294,7 @@ class ResourceRoutes:
 
     async def create_vector_store_file(self, request: web.Request) -> web.Response:
         store = self._vector_store(request)
+        check_vector_store(self.state, store.id)
         return json_ok(self.state.add_vector_store_file(store, incoming(request).json["file_id"]))
 
     async def list_vector_store_files(self, request: web.Request) -> web.Response:

@@ -37,8 +37,17 @@ def check_search_tool(request: Mapping[str, Any], state: OpenAIState, scripted: 
             )
         return
     for store_id in stores:
-        if store_id not in state.vector_stores:
-            raise ApiError(400, f"Vector store with id '{store_id}' not found.", param="tools")
+        check_vector_store(state, store_id, param="tools")
+
+
+def check_vector_store(state: OpenAIState, store_id: str, *, param: str | None = None) -> None:
+    """A store a request uses exists and has not expired (the service's wording for an
+    expired store is not captured; this one names the store and says so)."""
+    store = state.vector_stores.get(store_id)
+    if store is None:
+        raise ApiError(400, f"Vector store with id '{store_id}' not found.", param=param)
+    if store.expired:
+        raise ApiError(400, f"Vector store {store_id} is expired.", param=param)
 
 
 async def search_events(
