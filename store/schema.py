@@ -232,3 +232,10 @@ replies = Table(
     UniqueConstraint("turn_id", "seq"),
     Index("ix_replies_delivered_at", "delivered_at"),
 )
+
+retired_workspaces = Table(
+    "retired_workspaces",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    _now_column("retired_at"),
+)

@@ -385,3 +385,12 @@ async def test_migrations_build_exactly_the_schema(store: Store) -> None:
 
     async with store.engine.connect() as conn:
         assert await conn.run_sync(compare) == []
+
+
+async def test_retired_workspaces_wait_for_deletion_once(store: Store) -> None:
+    await store.retired.retire("T1")
+    await store.retired.retire("T2")
+    await store.retired.retire("T1")  # uninstall and tokens_revoked both arrive
+    assert await store.retired.retired() == ["T1", "T2"]
+    await store.retired.forget("T1")
+    assert await store.retired.retired() == ["T2"]

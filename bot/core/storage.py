@@ -136,6 +136,16 @@ class Actions(Protocol):
     async def claim(self, key: str, *, window_s: float) -> bool: ...
 
 
+class Retired(Protocol):
+    """Workspaces the app was removed from (`store.workspaces.RetiredWorkspaces`)."""
+
+    async def retire(self, team_id: str) -> None: ...
+
+    async def retired(self) -> list[str]: ...
+
+    async def forget(self, team_id: str) -> None: ...
+
+
 class Store(Protocol):
     """The store's parts the service uses."""
 
@@ -156,3 +166,6 @@ class Store(Protocol):
 
     @property
     def channels(self) -> Channels: ...
+
+    @property
+    def retired(self) -> Retired: ...
