@@ -4,6 +4,7 @@ problem collected (so one `ConfigError` names them all), secrets wrapped."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,26 @@ class EnvReader:
         if bad or not hosts:
             self.problem(f"{name}: expected comma-separated host names, got {raw!r}")
         return hosts
+
+    def ids(self, name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+        """A comma- or space-separated list of Slack ids (empty: none)."""
+        raw = self.text(name)
+        if raw is None:
+            return ()
+        ids = tuple(dict.fromkeys(i for i in re.split(r"[\s,]+", raw) if i))
+        bad = [i for i in ids if not pattern.fullmatch(i)]
+        if bad:
+            self.problem(f"{name}: {', '.join(map(repr, bad[:3]))} not {what}")
+        return ids
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = (self.text(name) or "").lower()
+        if not raw:
+            return default
+        if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            self.problem(f"{name}: expected true or false, got {raw!r}")
+            return default
+        return raw in ("1", "true", "yes", "on")
 
     def database_url(self, name: str) -> str:
         raw = self.text(name)

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 import handlers
+from bot.core.access import Gate
 from bot.core.answering import Answerer
 from bot.core.channel_profiles import ChannelProfiles
 from bot.core.controls import TurnControls
@@ -172,7 +173,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface, channels=profiles)
         analyst = AnalystCommand(slack, session, profiles=profiles, directory=directory)
         app = build_app(settings, client=slack)
-        handlers.register(app, intake, controls, drops, analyst)
+        gate = Gate(settings.access, store=store, notices=surface)
+        handlers.register(app, intake, controls, drops, analyst, gate)
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, intake, service, worker, store, slack)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.access import DM_CHANNELS, AccessPolicy
 from bot.core.records import ChannelProfile
 from bot.env_reader import EnvReader, Secret, is_loopback
 from bot.profiles_file import load_profiles
@@ -25,6 +26,8 @@ DEFAULT_FILE_HOSTS = ("files.slack.com", "files-origin.slack.com")
 DEFAULT_REDIRECT_HOSTS = ("*.slack-edge.com",)
 # Models are configuration. This default is the model OpenAI's current (2026) code-interpreter
 # guides use; set ANALYST_MODEL to change it.
+CHANNEL_ID = re.compile(rf"[CGD][A-Z0-9]{{2,}}|{DM_CHANNELS}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 DEFAULT_MODEL = "gpt-5.5"
 DEFAULT_INSTRUCTIONS = (
     "You are Analyst, a careful data analyst working inside a Slack thread. "
@@ -76,6 +79,10 @@ class Settings:
     """`ANALYST_MODELS`: the models a channel may pick (empty: only `model`)."""
     channel_profiles: Mapping[str, ChannelProfile] = field(default_factory=dict)
     """`ANALYST_CHANNEL_PROFILES`: the admins' file, read at start-up (channel id → profile)."""
+    access: AccessPolicy = AccessPolicy()
+    """`ANALYST_ALLOWED_CHANNELS` (ids, `dm` for direct messages), `ANALYST_ALLOWED_USERS`,
+    `ANALYST_ALLOW_EXTERNAL` (Slack Connect guests; off), `ANALYST_ACCESS_CONTACT` (whom a
+    refused person should ask): who may use the analyst (empty lists: everyone)."""
     instructions: str = DEFAULT_INSTRUCTIONS
     """`ANALYST_INSTRUCTIONS`: base instructions, sent on every request."""
     database_url: str = "sqlite:///slack-analyst.db"
@@ -149,6 +156,7 @@ class Settings:
         rate_scale = reader.number("SLACK_RATE_SCALE", float, 1.0, low=0.1, high=100)
         models = _models(reader, common.model)
         profiles = _profiles(reader, models)
+        access = _access(reader)
         reader.raise_if_problems()
         return cls(
             openai_api_key=_present(openai_key),
@@ -163,6 +171,7 @@ class Settings:
             slack_rate_scale=rate_scale,
             models=models,
             channel_profiles=profiles,
+            access=access,
             **vars(common),
         )
 
@@ -198,6 +207,15 @@ def _check_slack_mode(
             "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: multi-workspace OAuth is not supported yet, "
             "and with both set Bolt would ignore SLACK_BOT_TOKEN; unset them"
         )
+
+
+def _access(reader: EnvReader) -> AccessPolicy:
+    return AccessPolicy.of(
+        channels=reader.ids("ANALYST_ALLOWED_CHANNELS", CHANNEL_ID, "channel ids (or dm)"),
+        users=reader.ids("ANALYST_ALLOWED_USERS", USER_ID, "user ids"),
+        allow_external=reader.flag("ANALYST_ALLOW_EXTERNAL", False),
+        contact=reader.text("ANALYST_ACCESS_CONTACT") or "",
+    )
 
 
 def _models(reader: EnvReader, default: str) -> tuple[str, ...]:

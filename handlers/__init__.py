@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.core.access import Actor
 from bot.core.turns import ThreadKey, Turn
 from bot.profile.drop import FileDrop
 
@@ -41,6 +42,18 @@ class Intake(Protocol):
         ...
 
 
+class Gate(Protocol):
+    """Who may use the analyst (`bot.core.access.Gate`)."""
+
+    async def admits(self, actor: Actor, *, tell: bool = True) -> bool:
+        """False (the person told once why, unless `tell` is false) when they may not."""
+        ...
+
+    def why_not(self, actor: Actor) -> str | None:
+        """Why `actor` may not go on (None: they may), for a reply that says it itself."""
+        ...
+
+
 class Drops(Protocol):
     """What listeners need for data files shared without a question."""
 
@@ -50,12 +63,17 @@ class Drops(Protocol):
 
 
 def register(
-    app: AsyncApp, intake: Intake, controls: Controls, drops: Drops, analyst: AnalystDesk
+    app: AsyncApp,
+    intake: Intake,
+    controls: Controls,
+    drops: Drops,
+    analyst: AnalystDesk,
+    gate: Gate,
 ) -> None:
     from handlers import actions, commands, home, questions, sessions
 
-    questions.register(app, intake, drops)
+    questions.register(app, intake, drops, gate)
     home.register(app, intake)
-    actions.register(app, controls)
+    actions.register(app, controls, gate)
     sessions.register(app, controls)
-    commands.register(app, analyst)
+    commands.register(app, analyst, gate)

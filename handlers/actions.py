@@ -16,6 +16,8 @@ from bot.slack.blocks import (
     ACTION_SUGGESTION,
     parse_suggestion,
 )
+from bot.slack.payloads import actor_of_action
+from handlers import Gate
 
 
 class Controls(Protocol):
@@ -41,7 +43,26 @@ def _turn_id(value: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def register(app: AsyncApp, controls: Controls) -> None:
+def _thread_of(body: dict[str, Any]) -> tuple[ThreadKey, str] | None:
+    """The thread a clicked message is in, and the message."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    message_ts = str(container.get("message_ts") or message.get("ts") or "")
+    thread_ts = str(container.get("thread_ts") or message.get("thread_ts") or message_ts)
+    channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+    team = str((body.get("team") or {}).get("id") or body.get("team_id") or "")
+    if not (channel and thread_ts and team):
+        return None
+    return ThreadKey(team, channel, thread_ts), message_ts
+
+
+async def _admitted(gate: Gate, body: dict[str, Any]) -> bool:
+    """Buttons that ask the model something follow the access rules."""
+    where = _thread_of(body)
+    return where is not None and await gate.admits(actor_of_action(body, where[0]))
+
+
+def register(app: AsyncApp, controls: Controls, gate: Gate) -> None:
     @app.action(ACTION_CANCEL)
     async def on_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -63,6 +84,8 @@ def register(app: AsyncApp, controls: Controls) -> None:
     @app.action(ACTION_RETRY)
     async def on_retry(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if not await _admitted(gate, body):
+            return
         if (turn_id := _turn_id(action.get("value"))) is not None:
             await controls.retry(turn_id, body["user"]["id"])
 
@@ -77,18 +100,13 @@ def register(app: AsyncApp, controls: Controls) -> None:
     async def on_suggestion(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         parsed = parse_suggestion(str(action.get("value") or ""))
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        message_ts = str(container.get("message_ts") or message.get("ts") or "")
-        thread_ts = str(container.get("thread_ts") or message.get("thread_ts") or message_ts)
-        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
-        team = str((body.get("team") or {}).get("id") or body.get("team_id") or "")
-        if parsed is None or not (channel and thread_ts and team):
+        where = _thread_of(body)
+        if parsed is None or where is None or not await _admitted(gate, body):
             return
         file_id, question = parsed
         await controls.suggestion(
-            ThreadKey(team, channel, thread_ts),
-            message_ts=message_ts,
+            where[0],
+            message_ts=where[1],
             user_id=body["user"]["id"],
             file_id=file_id,
             question=question,

@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.analyst_command import COMMAND, SlashCommand, slash_command
+from bot.slack.analyst_command import COMMAND, SlashCommand, actor_of_command, slash_command
 from bot.slack.settings_modal import CALLBACK_ID, SettingsSubmission, settings_submission
+from handlers import Gate
 
 
 class AnalystDesk(Protocol):
@@ -25,10 +26,14 @@ class AnalystDesk(Protocol):
     async def save(self, submission: SettingsSubmission) -> None: ...
 
 
-def register(app: AsyncApp, desk: AnalystDesk) -> None:
+def register(app: AsyncApp, desk: AnalystDesk, gate: Gate) -> None:
     @app.command(COMMAND)
     async def on_analyst(ack: Any, body: dict[str, Any]) -> None:
         command = slash_command(body)
+        refusal = gate.why_not(actor_of_command(command))
+        if command.subcommand == "settings" and refusal is not None:
+            await ack(text=refusal, response_type="ephemeral")
+            return
         reply = desk.immediate_reply(command)
         if reply is not None:
             await ack(text=reply, response_type="ephemeral")

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.payloads import (
+    actor_of,
     channel_type,
     file_drop,
     in_thread,
@@ -23,7 +24,7 @@ from bot.slack.payloads import (
     thread_key,
     turn_from_event,
 )
-from handlers import Drops, Intake
+from handlers import Drops, Gate, Intake
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ AUTO_PROFILE = re.compile(r"^auto[- ]?profil(?:e|ing)\s+(on|off)\W*$", re.IGNORE
 DROP_CHANNELS = ("channel", "group", "mpim")
 
 
-def register(app: AsyncApp, intake: Intake, drops: Drops) -> None:
+def register(app: AsyncApp, intake: Intake, drops: Drops, gate: Gate) -> None:
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
-        await _mentioned(intake, drops, event, body, context)
+        await _mentioned(intake, drops, gate, event, body, context)
 
     # One listener for every message subtype, so edits/deletions are acked (never 404).
     @app.event("message")
@@ -43,31 +44,45 @@ def register(app: AsyncApp, intake: Intake, drops: Drops) -> None:
         bot_user_id = context.get("bot_user_id")
         if not is_from_human(event, bot_user_id=bot_user_id):
             return
+        actor = actor_of(event, body, context)
         if event.get("channel_type") == "im":
-            turn = turn_from_event(
-                event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="dm"
-            )
-            await intake.submit(turn)
+            if await gate.admits(actor):
+                turn = turn_from_event(
+                    event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="dm"
+                )
+                await intake.submit(turn)
         elif mentions(str(event.get("text") or ""), bot_user_id):
             # The app_mention twin may be late or missing (file shares); same turn either way.
-            await _mentioned(intake, drops, event, body, context)
+            await _mentioned(intake, drops, gate, event, body, context)
         elif in_thread(event) and await intake.engaged_or_starting(
             thread_key(event, team_of(body, context))
         ):
-            turn = turn_from_event(
-                event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="message"
-            )
-            await intake.submit(turn)
-        elif event.get("files") and channel_type(event) in DROP_CHANNELS:
+            if await gate.admits(actor):
+                turn = turn_from_event(
+                    event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="message"
+                )
+                await intake.submit(turn)
+        elif (
+            event.get("files")
+            and channel_type(event) in DROP_CHANNELS
+            and await gate.admits(actor, tell=False)  # not talking to the bot: not told
+        ):
             await drops.dropped(file_drop(event, team_id=team_of(body, context)))
 
 
 async def _mentioned(
-    intake: Intake, drops: Drops, event: dict[str, Any], body: dict[str, Any], context: Any
+    intake: Intake,
+    drops: Drops,
+    gate: Gate,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: Any,
 ) -> None:
     bot_user_id = context.get("bot_user_id")
     if not is_from_human(event, bot_user_id=bot_user_id):
         return
+    if not await gate.admits(actor_of(event, body, context)):
+        return  # nothing recorded, no file downloaded
     team_id = team_of(body, context)
     command = AUTO_PROFILE.match(strip_mention(str(event.get("text") or ""), bot_user_id))
     if command:

@@ -24,9 +24,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import wording
+from bot.core.access import Actor
 from bot.core.channel_profiles import ChannelProfiles
 from bot.core.markdown import defuse
 from bot.core.ports import Directory
+from bot.core.turns import ThreadKey
 from bot.settings import is_loopback
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, at, failure_code
@@ -80,6 +82,11 @@ def slash_command(body: dict[str, Any]) -> SlashCommand:
         trigger_id=str(body.get("trigger_id") or ""),
         response_url=str(body.get("response_url") or ""),
     )
+
+
+def actor_of_command(command: SlashCommand) -> Actor:
+    """Who typed the command (a slash command cannot tell a Slack Connect guest apart)."""
+    return Actor(ThreadKey(command.team_id, command.channel_id, ""), command.user_id, command.in_dm)
 
 
 class AnalystCommand:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.access import Actor
 from bot.core.turns import ChannelType, PriorMessage, SlackFile, ThreadKey, Turn, TurnSource
 from bot.profile.drop import FileDrop
 
@@ -121,4 +122,34 @@ def file_drop(event: Mapping[str, Any], *, team_id: str) -> FileDrop:
         message_ts=str(event["ts"]),
         user_id=str(event.get("user") or ""),
         files=files_of(event),
+    )
+
+
+def actor_of(
+    event: Mapping[str, Any], body: Mapping[str, Any], context: Mapping[str, Any]
+) -> Actor:
+    """Who wrote a message event. External: in a Slack Connect channel, from another workspace
+    than the installation's (`user_team`, else the message's `team`); members of one
+    Enterprise Grid organisation share no Slack Connect channel, so they are never external."""
+    team_id = team_of(body, context)
+    user_team = str(event.get("user_team") or event.get("team") or team_id)
+    return Actor(
+        key=thread_key(event, team_id),
+        user_id=str(event.get("user") or ""),
+        is_dm=channel_type(event) == "im",
+        external=bool(body.get("is_ext_shared_channel")) and user_team != team_id,
+    )
+
+
+def actor_of_action(body: Mapping[str, Any], key: ThreadKey) -> Actor:
+    """Who clicked a button in `key`'s thread. External: their home team is not the
+    workspace's, outside an Enterprise Grid organisation (where home teams differ)."""
+    user = body.get("user") or {}
+    user_team = str(user.get("team_id") or key.team_id)
+    grid = bool(body.get("enterprise") or body.get("is_enterprise_install"))
+    return Actor(
+        key=key,
+        user_id=str(user.get("id") or ""),
+        is_dm=key.channel_id.startswith("D"),
+        external=user_team != key.team_id and not grid,
     )

@@ -7,6 +7,7 @@ or stack traces. `{placeholders}` are filled from the facts an error carries.
 
 from __future__ import annotations
 
+from bot.wording.access import *  # noqa: F403
 from bot.wording.answers import *  # noqa: F403
 from bot.wording.channel import *  # noqa: F403
 from bot.wording.drops import *  # noqa: F403

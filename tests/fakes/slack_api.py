@@ -182,9 +182,14 @@ class FakeSlack(SlackSetup, SlackAssertions, SlackInteractions, SlackServer):
         event = slack_events.message(
             **common, subtype=message.subtype, channel_type=channel.channel_type
         )
+        # The author's home workspace: another one for a Slack Connect guest.
+        home = self.ws.users[message.user].team_id if message.user in self.ws.users else None
+        teams = {"team": home, "user_team": home, "source_team": home} if home else {}
+        event |= teams
         mention = None
         if mention_bot and not channel.is_im:
-            mention = slack_events.envelope(slack_events.app_mention(**common), **wrap)
+            twin = slack_events.app_mention(**common) | teams
+            mention = slack_events.envelope(twin, **wrap)
         return UserMessage(message.ts, slack_events.envelope(event, **wrap), mention)
 
     def block_actions(
@@ -218,6 +223,7 @@ class FakeSlack(SlackSetup, SlackAssertions, SlackInteractions, SlackServer):
             message=self.ws.message_to_api(message),
             response_url=f"{self.url}actions/{hook.id}",
             trigger_id=self.ws.triggers.issue(user, source="block_actions"),
+            user_team=self.ws.users[user].team_id if user in self.ws.users else None,
         )
 
     @property

@@ -233,8 +233,10 @@ def block_actions(
     message: dict[str, Any] | None = None,
     response_url: str | None = None,
     trigger_id: str | None = None,
+    user_team: str | None = None,
 ) -> dict[str, Any]:
-    """A ``block_actions`` interactivity payload (a click on a button in a bot message)."""
+    """A ``block_actions`` interactivity payload (a click on a button in a bot message);
+    ``user.team_id`` is the clicker's home workspace (another one for a Slack Connect guest)."""
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": message_ts,
@@ -246,7 +248,12 @@ def block_actions(
     action_ts = new_ts()
     return {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "user": {
+            "id": user,
+            "username": user.lower(),
+            "name": user.lower(),
+            "team_id": user_team or team_id,
+        },
         "api_app_id": api_app_id,
         "token": "verification_token",
         "container": container,
