@@ -16,6 +16,7 @@ from bot.profile.drop import FileDrop
 if TYPE_CHECKING:
     from handlers.actions import Controls
     from handlers.commands import AnalystDesk
+    from handlers.home import Home
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
 EVENT_TYPES = ("app_mention", "message", "app_home_opened", "agent_session_stopped")
@@ -50,12 +51,17 @@ class Drops(Protocol):
 
 
 def register(
-    app: AsyncApp, intake: Intake, controls: Controls, drops: Drops, analyst: AnalystDesk
+    app: AsyncApp,
+    intake: Intake,
+    controls: Controls,
+    drops: Drops,
+    analyst: AnalystDesk,
+    home_tab: Home,
 ) -> None:
     from handlers import actions, commands, home, questions, sessions
 
     questions.register(app, intake, drops)
-    home.register(app, intake)
+    home.register(app, intake, home_tab)
     actions.register(app, controls)
     sessions.register(app, controls)
     commands.register(app, analyst)
