@@ -7,7 +7,7 @@ count what is known and say how many turns had something unknown.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ class UsageLog:
         query = select(turn_usage).where(turn_usage.c.turn_id == turn_id).order_by(turn_usage.c.id)
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
-        names = [f for f in TurnUsage.__dataclass_fields__]
+        names = [f.name for f in fields(TurnUsage)]
         return [TurnUsage(**{name: getattr(row, name) for name in names}) for row in rows]
 
     async def spent(

@@ -59,7 +59,8 @@ async def test_unknown_tokens_and_cost_stay_unknown(store: Store) -> None:
     await store.usage.record(unknown)
     await store.usage.record(usage(turn_id=3))
     [stored, _] = [*(await store.usage.for_turn(2)), *(await store.usage.for_turn(3))]
-    assert stored.input_tokens is None and stored.cost_usd is None  # not a made-up zero
+    assert stored.input_tokens is None
+    assert stored.cost_usd is None
     [total] = await store.usage.totals(since=NOW - HOUR, by="workspace")
     assert (total.turns, total.input_tokens, total.cost_usd, total.unknown) == (2, 1000, 0.05, 1)
     assert await store.usage.spent("T1", since=NOW - HOUR) == 0.05  # what is known
