@@ -138,6 +138,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             default_model=settings.model,
             directory=directory,
             notices=surface,
+            offered=settings.model_choices,
         )
         answerer = Answerer(
             store=store,

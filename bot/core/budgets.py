@@ -14,7 +14,7 @@ be overshot by the turns in flight, never by turns started after those were reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from bot import wording
@@ -56,8 +56,11 @@ class Spending:
         default_model: str,
         directory: Directory,
         notices: Notices | None = None,
+        offered: Collection[str] = (),
         clock: Callable[[], datetime] = _now,
     ) -> None:
+        """`offered`: the models turns may use (`ANALYST_MODELS`); one without a price is
+        warned about now rather than at its first turn."""
         self._usage = usage
         self.budgets = budgets
         self.prices = prices
@@ -66,6 +69,8 @@ class Spending:
         self._notices = notices
         self._clock = clock
         self._unpriced: set[str] = set()  # models already warned about
+        for model in {default_model, *offered}:
+            self._warn_if_unpriced(model)
 
     async def check(self, turn: Turn) -> None:
         """Refuse `turn` (raise `BudgetReached`) when a budget it counts against is used up."""
@@ -87,16 +92,20 @@ class Spending:
         usage = measure(stored.turn, stored.id, record, model=model, prices=self.prices)
         if usage is None:
             return
-        if usage.cost_usd is None and model not in self._unpriced:
-            self._unpriced.add(model)
-            logger.warning(
-                "no price for model %s: its turns' cost is recorded as unknown "
-                "(add the model to the ANALYST_PRICES file)",
-                model,
-            )
+        self._warn_if_unpriced(model)
         await self._usage.record(usage)
         if self._notices is not None:
             await self._tell_near(stored.turn, self._notices)
+
+    def _warn_if_unpriced(self, model: str) -> None:
+        if model in self._unpriced or self.prices.for_model(model) is not None:
+            return
+        self._unpriced.add(model)
+        logger.warning(
+            "no price for model %s: its turns' cost is recorded as unknown "
+            "(add the model to the ANALYST_PRICES file)",
+            model,
+        )
 
     async def spent(self, team_id: str, period: Period) -> float:
         """What was spent against `period`'s budget so far (known costs)."""
