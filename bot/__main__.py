@@ -3,6 +3,8 @@
 slack-analyst            run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)
 slack-analyst migrate    apply database migrations and exit
 slack-analyst ask --file data.csv "question"   analyse in the terminal (OPENAI_API_KEY only)
+slack-analyst usage [--since 30d] [--by user|channel|workspace] [--csv]
+                         what turns cost, from the database (DATABASE_URL only)
 """
 
 from __future__ import annotations
@@ -28,12 +30,29 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="analyse files in the terminal")
     ask.add_argument("--file", action="append", default=[], help="a data file (repeatable)")
     ask.add_argument("question", nargs="?", default="", help="the first question")
+    usage = commands.add_parser("usage", help="print what turns cost (DATABASE_URL only)")
+    usage.add_argument("--since", default="30d", help="30d, 12h, 2w or a date (default 30d)")
+    usage.add_argument(
+        "--by", choices=("user", "channel", "workspace"), default="workspace", help="grouping"
+    )
+    usage.add_argument("--csv", action="store_true", help="CSV instead of a table")
     return parser
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_dotenv()
+    if args.command == "usage":  # reads the database only: no Slack or OpenAI settings
+        from bot.usage_report import report
+
+        return report(
+            os.environ,
+            since=args.since,
+            by=args.by,
+            as_csv=args.csv,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     try:
         settings = Settings.from_env(os.environ, terminal=args.command == "ask")
     except ConfigError as error:

@@ -85,6 +85,20 @@ class EnvReader:
             self.problem(f"{name}: must be between {low:g} and {high:g}")
         return value
 
+    def usd(self, name: str) -> float | None:
+        """An amount in US dollars, or None when unset (no limit)."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            value = float(raw.removeprefix("$").replace(",", ""))
+        except ValueError:
+            self.problem(f"{name}: {raw!r} is not an amount in USD (e.g. 25 or 7.50)")
+            return None
+        if not 0 <= value < 1e9:
+            self.problem(f"{name}: must be an amount of 0 or more USD")
+        return value
+
     def url(self, name: str) -> str | None:
         raw = self.text(name)
         if raw is None:

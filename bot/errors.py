@@ -10,6 +10,10 @@
         │   ├── FileNotDownloadable   HTML page / 403 / host not allowed / Slack error
         │   ├── EmptyFile             zero bytes
         │   └── PythonOff             a data file, in a channel whose analyst has Python off
+        ├── BudgetReached         a spending budget is used up: refused before any OpenAI call
+        │   ├── UserBudgetReached       ANALYST_USER_DAILY_USD, for the asker, today
+        │   ├── ChannelBudgetReached    ANALYST_CHANNEL_MONTHLY_USD, this month
+        │   └── WorkspaceBudgetReached  ANALYST_WORKSPACE_MONTHLY_USD, this month
         ├── EngineError           OpenAI could not produce an answer
         │   ├── EngineAuthError       invalid API key / permission
         │   ├── QuotaExceeded         credit or quota exhausted
@@ -97,6 +101,24 @@ class PythonOff(FileError):
     """The channel's analyst has the code interpreter off, so a data file can't be analysed."""
 
     code = "python_off"
+
+
+class BudgetReached(TurnError):
+    """A budget is used up; the facts say how much, and when it resets."""
+
+    code = "budget_reached"
+
+
+class UserBudgetReached(BudgetReached):
+    code = "budget_user_daily"
+
+
+class ChannelBudgetReached(BudgetReached):
+    code = "budget_channel_monthly"
+
+
+class WorkspaceBudgetReached(BudgetReached):
+    code = "budget_workspace_monthly"
 
 
 class EngineError(TurnError):

@@ -25,10 +25,12 @@ import aiohttp
 import handlers
 from bot.core.access import Gate
 from bot.core.answering import Answerer
+from bot.core.budgets import Spending
 from bot.core.channel_profiles import ChannelProfiles
 from bot.core.controls import TurnControls
 from bot.core.exporting import NotebookExporter
 from bot.core.functions import visual_tools
+from bot.core.home import UsageDesk
 from bot.core.intake import Intake
 from bot.core.service import AnalystService
 from bot.core.turns import Turn
@@ -43,6 +45,7 @@ from bot.slack.client import SlackApp, SlackClient, SocketMode, slack_client
 from bot.slack.delivery import SlackDelivery
 from bot.slack.downloads import FileRelay
 from bot.slack.front_door import start_http, web_app
+from bot.slack.home_tab import HomeTab
 from bot.slack.reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
 from bot.slack.renderer import SlackRenderer
 from bot.slack.sessions import SessionSupport
@@ -129,6 +132,15 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             models=settings.model_choices,
             default_model=settings.model,
         )
+        spending = Spending(
+            usage=store.usage,
+            budgets=settings.budgets,
+            prices=settings.prices,
+            default_model=settings.model,
+            directory=directory,
+            notices=surface,
+            offered=settings.model_choices,
+        )
         answerer = Answerer(
             store=store,
             engine=engine,
@@ -140,12 +152,14 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             instructions=settings.instructions,
             functions=visual_tools(),
             profiles=profiles,
+            spending=spending,
         )
         service = AnalystService(
             answerer=answerer,
             renderers=renderer,
             directory=directory,
             turn_timeout_s=settings.turn_timeout_s,
+            spending=spending,
         )
         intake = Intake(store=store, notices=surface, running_in=service.running_in)
         worker = Worker(
@@ -172,9 +186,15 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         )
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface, channels=profiles)
         analyst = AnalystCommand(slack, session, profiles=profiles, directory=directory)
+        desk = UsageDesk(
+            usage=store.usage,
+            budgets=settings.budgets,
+            directory=directory,
+            admins=settings.admins,
+        )
         app = build_app(settings, client=slack)
         gate = Gate(settings.access, store=store, notices=surface)
-        handlers.register(app, intake, controls, drops, analyst, gate)
+        handlers.register(app, intake, controls, drops, analyst, gate, HomeTab(slack, desk))
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         yield Runtime(settings, app, intake, service, worker, store, slack)

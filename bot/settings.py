@@ -14,7 +14,9 @@ from typing import Literal
 
 from bot.core.access import DM_CHANNELS, AccessPolicy
 from bot.core.records import ChannelProfile
+from bot.core.usage import Budgets, PriceTable
 from bot.env_reader import EnvReader, Secret, is_loopback
+from bot.prices import default_prices, load_prices
 from bot.profiles_file import load_profiles
 
 __all__ = ["Secret", "Settings", "is_loopback"]
@@ -101,6 +103,13 @@ class Settings:
     """`ANALYST_SHUTDOWN_GRACE_S`: how long a stopping bot lets running turns finish."""
     lease_s: float = 30.0
     """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal."""
+    prices: PriceTable = field(default_factory=default_prices)
+    """The built-in price table with `ANALYST_PRICES` (a YAML/JSON file) over it."""
+    budgets: Budgets = field(default_factory=Budgets)
+    """`ANALYST_USER_DAILY_USD`, `ANALYST_CHANNEL_MONTHLY_USD`, `ANALYST_WORKSPACE_MONTHLY_USD`."""
+    admins: frozenset[str] = frozenset()
+    """`ANALYST_ADMINS`: user ids who see the workspace's usage in the App Home tab (besides
+    the workspace's own admins and owners)."""
     log_level: str = "INFO"
     """`LOG_LEVEL`."""
 
@@ -141,6 +150,7 @@ class Settings:
                 "ANALYST_SHUTDOWN_GRACE_S", float, 20.0, low=0, high=3_600
             ),
             log_level=reader.log_level("LOG_LEVEL"),
+            prices=_prices(reader),
         )
         if terminal:
             reader.raise_if_problems()
@@ -157,6 +167,12 @@ class Settings:
         models = _models(reader, common.model)
         profiles = _profiles(reader, models)
         access = _access(reader)
+        budgets = Budgets(
+            user_daily=reader.usd("ANALYST_USER_DAILY_USD"),
+            channel_monthly=reader.usd("ANALYST_CHANNEL_MONTHLY_USD"),
+            workspace_monthly=reader.usd("ANALYST_WORKSPACE_MONTHLY_USD"),
+        )
+        admins = frozenset(reader.ids("ANALYST_ADMINS", USER_ID, "user ids"))
         reader.raise_if_problems()
         return cls(
             openai_api_key=_present(openai_key),
@@ -172,6 +188,8 @@ class Settings:
             models=models,
             channel_profiles=profiles,
             access=access,
+            budgets=budgets,
+            admins=admins,
             **vars(common),
         )
 
@@ -192,6 +210,7 @@ class _Common:
     lease_s: float
     shutdown_grace_s: float
     log_level: str
+    prices: PriceTable
 
 
 def _check_slack_mode(
@@ -239,6 +258,16 @@ def _profiles(reader: EnvReader, models: tuple[str, ...]) -> dict[str, ChannelPr
     for problem in problems:
         reader.problem(f"ANALYST_CHANNEL_PROFILES: {problem}")
     return profiles
+
+
+def _prices(reader: EnvReader) -> PriceTable:
+    path = reader.text("ANALYST_PRICES")
+    if path is None:
+        return default_prices()
+    prices, problems = load_prices(path)
+    for problem in problems:
+        reader.problem(f"ANALYST_PRICES: {problem}")
+    return prices
 
 
 def _present(secret: Secret | None) -> Secret:

@@ -17,6 +17,7 @@ from bot.profile.drop import FileDrop
 if TYPE_CHECKING:
     from handlers.actions import Controls
     from handlers.commands import AnalystDesk
+    from handlers.home import Home
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
 EVENT_TYPES = ("app_mention", "message", "app_home_opened", "agent_session_stopped")
@@ -69,11 +70,12 @@ def register(
     drops: Drops,
     analyst: AnalystDesk,
     gate: Gate,
+    home_tab: Home,
 ) -> None:
     from handlers import actions, commands, home, questions, sessions
 
     questions.register(app, intake, drops, gate)
-    home.register(app, intake)
+    home.register(app, intake, home_tab)
     actions.register(app, controls, gate)
     sessions.register(app, controls)
     commands.register(app, analyst, gate)

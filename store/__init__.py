@@ -1,5 +1,5 @@
 """Durable state: threads, files, the turn queue, the outbox of final replies, artifacts,
-feedback, channel settings, workspaces whose data is to be deleted.
+feedback, channel settings, workspaces whose data is to be deleted, what turns cost.
 
 SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
 """
@@ -20,6 +20,7 @@ from store.database import Database, open_database
 from store.replies import ReplyLog
 from store.threads import ThreadStore
 from store.turns import TurnQueue
+from store.usage import UsageLog
 from store.workspaces import RetiredWorkspaces
 
 
@@ -36,6 +37,7 @@ class Store:
         self.channels = ChannelSettings(db)
         self.actions = ActionLog(db)
         self.retired = RetiredWorkspaces(db)
+        self.usage = UsageLog(db)
 
     async def ping(self) -> str:
         """`"ok"` when the database answers, else the error's type (never raises)."""

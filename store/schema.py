@@ -6,6 +6,8 @@ threads ─┬─< thread_files >── files        a Slack thread ↔ its Open
                     └─< replies             the outbox: final messages until Slack took them
 channel_settings                            each channel's analyst profile
 handled_actions                             button clicks already acted on
+turn_usage, budget_notices                  what turns cost (no foreign key: kept when turns
+                                            are deleted), near-the-limit notices given
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -238,4 +241,45 @@ retired_workspaces = Table(
     metadata,
     Column("team_id", String(32), primary_key=True),
     _now_column("retired_at"),
+)
+
+# What each turn cost (`bot.core.records.TurnUsage`). No foreign key on purpose: retention
+# deletes turns and their content, these figures stay (they name no content).
+turn_usage = Table(
+    "turn_usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("turn_id", Integer, nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("responses", Integer, nullable=False),
+    Column("unmetered", Integer, nullable=False),
+    # NULL: unknown (no response of the turn reported its usage), never a made-up zero.
+    Column("input_tokens", BigInteger),
+    Column("cached_input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("reasoning_tokens", BigInteger),
+    Column("container_sessions", Integer, nullable=False),
+    Column("file_searches", Integer, nullable=False),
+    Column("cost_usd", Float),  # NULL: the model has no price
+    _now_column("created_at"),
+    # The budgets' sums: a person's day, a channel's and a workspace's month; the CLI's range.
+    Index("ix_turn_usage_team_id_user_id_created_at", "team_id", "user_id", "created_at"),
+    Index("ix_turn_usage_team_id_channel_id_created_at", "team_id", "channel_id", "created_at"),
+    Index("ix_turn_usage_team_id_created_at", "team_id", "created_at"),
+    Index("ix_turn_usage_created_at", "created_at"),
+)
+
+# A budget's near-the-limit notice, given once per budget period (across replicas).
+budget_notices = Table(
+    "budget_notices",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("budget", String(32), primary_key=True),
+    Column("subject", String(32), primary_key=True),
+    Column("period_start", UTCDateTime(), primary_key=True),
+    _now_column("created_at"),
 )

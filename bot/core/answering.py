@@ -1,6 +1,6 @@
 """`Answerer`: the steps of answering one question, in order.
 
-    the channel's profile → status → files (checked, relayed, placed) ‖ conversation ‖
+    the channel's profile → budgets → status → files (checked, relayed, placed) ‖ conversation ‖
     container ‖ asker ‖ earlier messages, all at once → documents indexed for search
     → model rounds (text, progress, function tools' charts and tables: `ModelRounds`)
     → sources noted → outputs downloaded and posted → links rewritten
@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from bot import wording
 from bot.core import outputs
+from bot.core.budgets import Spending
 from bot.core.events import Finished, Step, StepStatus, TextDelta
 from bot.core.files import kind_of
 from bot.core.functions import FunctionTools
@@ -56,8 +57,10 @@ class Answerer:
         instructions: str,
         functions: FunctionTools,
         profiles: ProfileSource | None = None,
+        spending: Spending | None = None,
     ) -> None:
         self._profiles = profiles
+        self._spending = spending
         self._store = store
         self._engine = engine
         self._functions = functions
@@ -71,6 +74,9 @@ class Answerer:
     async def answer(self, stored: StoredTurn, renderer: Renderer, record: TurnRecord) -> None:
         turn = stored.turn
         profile = await self._profile(turn)
+        record.model = profile.model
+        if self._spending is not None:  # a used-up budget: refused before any OpenAI call
+            await self._spending.check(turn)
         python, search_on = CODE_INTERPRETER in profile.tools, FILE_SEARCH in profile.tools
         if not python:  # said plainly, before anything is uploaded
             _refuse_data_files(turn.files, search=search_on)
@@ -111,6 +117,7 @@ class Answerer:
                     earlier=_files_of(prior) if gather else None,
                     python=python,
                     usable=None if python else lambda f: not _needs_python(f, search=search_on),
+                    created=record.container_started,
                 )
             )
         workspace = ready.result()
@@ -211,7 +218,7 @@ class Answerer:
                     logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
                     await renderer.restart(RESTART_NOTE)
                 workspace = await self._workspace.renew(
-                    thread, new_slack_ids=workspace.new_slack_ids
+                    thread, new_slack_ids=workspace.new_slack_ids, created=record.container_started
                 )
 
     async def _prior(self, turn: Turn) -> list[PriorMessage]:

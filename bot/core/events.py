@@ -114,6 +114,15 @@ class Finished:
     """`max_output_tokens` etc. when the answer was cut short; None when complete."""
 
 
+@dataclass(frozen=True)
+class UsageReported:
+    """A response that ended without a `Finished` (failed, refused) still reported what it
+    used: it is billed, so it is counted. Not shown to the reader."""
+
+    response_id: str
+    usage: dict[str, Any]
+
+
 EngineEvent = (
     ResponseStarted
     | TextDelta
@@ -124,6 +133,7 @@ EngineEvent = (
     | SearchFinished
     | FunctionCall
     | Finished
+    | UsageReported
 )
 
 

@@ -146,3 +146,58 @@ class ChannelProfile:
     updated_by: str | None = None
     """Slack user id of whoever changed it last; None: never changed (or set by the file)."""
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TurnUsage:
+    """What one run of a turn cost, kept apart from the turn: retention deletes turns and their
+    content, never these figures (they name no content, and no row they point at must exist).
+
+    Token figures are summed over every model response of the turn (its function-call rounds,
+    a restart on a fresh container). `input_tokens` includes the cached ones and
+    `output_tokens` the reasoning ones, as OpenAI reports them."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    thread_ts: str
+    turn_id: int
+    model: str
+    """The model asked (the channel's, else `ANALYST_MODEL`)."""
+    responses: int
+    """Model responses the turn started."""
+    unmetered: int
+    """Of those, the ones that ended without reporting usage (stopped, connection lost): the
+    token figures are then a floor, and all None when no response reported any."""
+    input_tokens: int | None
+    cached_input_tokens: int | None
+    output_tokens: int | None
+    reasoning_tokens: int | None
+    container_sessions: int
+    """Code-interpreter containers created for the turn."""
+    file_searches: int
+    """`file_search` calls the model made."""
+    cost_usd: float | None
+    """The estimate from the price table; None when the model has no price."""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Usage figures added up over a group of turns (a workspace, a channel, a person)."""
+
+    team_id: str | None
+    """None when the group spans workspaces (the grand total)."""
+    subject: str | None
+    """The channel or user id when grouped by one; None for a workspace's own total."""
+    turns: int
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    container_sessions: int = 0
+    file_searches: int = 0
+    cost_usd: float = 0.0
+    """What is known: turns without a price add nothing."""
+    unknown: int = 0
+    """Turns whose tokens or cost are not (fully) known."""

@@ -23,7 +23,9 @@ from bot.core.events import (
     FunctionOutput,
     ModelRequest,
     ResponseStarted,
+    SearchFinished,
     TextDelta,
+    UsageReported,
 )
 from bot.core.functions import FunctionTools
 from bot.core.ports import Engine, Renderer
@@ -41,6 +43,17 @@ class TurnRecord:
     since: float = 0.0
     """Server time the response started: container files created after it are outputs."""
     usage: dict[str, Any] | None = None
+    """Token counts summed over the responses that reported them."""
+    model: str | None = None
+    """The model asked for (None: the default)."""
+    responses: int = 0
+    """Model responses started (each round, each restart)."""
+    metered: int = 0
+    """Of those, the ones that reported their usage."""
+    containers: set[str] = field(default_factory=set)
+    """Code-interpreter containers created for the turn."""
+    searches: int = 0
+    """Document searches (`file_search` calls) the model made."""
     code_runs: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     """Function calls: name and whether they worked."""
@@ -51,6 +64,15 @@ class TurnRecord:
 
     def mark(self, name: str) -> None:
         self.timings.setdefault(name, round(time.monotonic() - self.started, 3))
+
+    def container_started(self, container_id: str) -> None:
+        self.containers.add(container_id)
+
+    def used(self, usage: dict[str, Any]) -> None:
+        """A response reported what it used."""
+        if usage:
+            self.metered += 1
+            self.usage = _usage_sum(self.usage or {}, usage)
 
 
 class ModelRounds:
@@ -95,7 +117,11 @@ class ModelRounds:
         # stream at once, not whenever the generator happens to be collected.
         async with contextlib.aclosing(self._engine.respond(request)) as events:
             async for event in events:
+                if isinstance(event, UsageReported):  # a failure follows: nothing to show
+                    record.used(event.usage)
+                    continue
                 if isinstance(event, ResponseStarted):
+                    record.responses += 1
                     record.response_id = event.response_id
                     record.since = record.since or event.created_at
                     record.mark("model_started_s")
@@ -106,8 +132,11 @@ class ModelRounds:
                 elif isinstance(event, FunctionCall):
                     calls.append(event)
                     continue
+                elif isinstance(event, SearchFinished):
+                    record.searches += 1
                 elif isinstance(event, Finished):
                     record.mark("model_finished_s")
+                    record.used(event.usage)
                     finished = event
                 elif "first_event_s" not in record.timings:
                     record.mark("first_event_s")
@@ -117,7 +146,6 @@ class ModelRounds:
                 await renderer.show(event)
         if finished is None:  # the engine raises instead; this is a safety net
             raise TurnError("the model stream ended without a result")
-        record.usage = _usage_sum(record.usage or {}, finished.usage)
         return finished, calls
 
 

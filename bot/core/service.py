@@ -17,6 +17,7 @@ from typing import Any
 
 from bot import wording
 from bot.core.answering import Answerer
+from bot.core.budgets import Spending
 from bot.core.ports import Directory, Renderer
 from bot.core.records import FinalStatus, StoredTurn, TurnOutcome
 from bot.core.rounds import TurnRecord
@@ -30,6 +31,7 @@ RendererFactory = Callable[[Turn, int], Renderer]
 # Failures a Retry cannot fix (the user must change the file or the question).
 FINAL_ERRORS = frozenset(
     {"file_unsupported", "file_too_large", "file_empty", "engine_refused", "python_off"}
+    | {"budget_user_daily", "budget_channel_monthly", "budget_workspace_monthly"}
 )
 ABANDONED = "<lease lost>"  # not a user id: Slack ids never contain "<"
 
@@ -44,8 +46,10 @@ class AnalystService:
         renderers: RendererFactory,
         directory: Directory,
         turn_timeout_s: float,
+        spending: Spending | None = None,
     ) -> None:
         self._answerer = answerer
+        self._spending = spending
         self._renderers = renderers
         self._directory = directory
         self._timeout = turn_timeout_s
@@ -96,6 +100,10 @@ class AnalystService:
             del self._running[stored.id]
             self._stops.pop(stored.id, None)
             await self._close(renderer, stored)
+            if self._spending is not None:  # whatever the ending: what ran is billed
+                await _safely(
+                    self._spending.settle(stored, record), f"recording turn {stored.id}'s usage"
+                )
         record.mark("total_s")
         return TurnOutcome(
             status=_status(record.error_code),

@@ -6,7 +6,8 @@ action log; `store.Store` is plugged in by the composition root.
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 from bot.core.records import (
     Artifact,
@@ -16,6 +17,8 @@ from bot.core.records import (
     ThreadFile,
     ThreadState,
     TurnOutcome,
+    TurnUsage,
+    UsageTotals,
 )
 from bot.core.turns import ThreadKey, Turn
 
@@ -146,6 +149,42 @@ class Retired(Protocol):
     async def forget(self, team_id: str) -> None: ...
 
 
+Grouping = Literal["user", "channel", "workspace"]
+
+
+class UsageLog(Protocol):
+    """What turns cost, kept apart from the turns (see `store.usage.UsageLog`)."""
+
+    async def record(self, usage: TurnUsage) -> None: ...
+
+    async def spent(
+        self,
+        team_id: str,
+        *,
+        since: datetime,
+        user_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> float:
+        """The known cost (USD) of the workspace's turns since then (of a person, a channel)."""
+        ...
+
+    async def totals(
+        self,
+        *,
+        since: datetime,
+        by: Grouping,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[UsageTotals]:
+        """Figures per group, costliest first."""
+        ...
+
+    async def claim_notice(self, team_id: str, budget: str, subject: str, period: datetime) -> bool:
+        """True the first time a budget's near-the-limit notice is claimed for this period."""
+        ...
+
+
 class Store(Protocol):
     """The store's parts the service uses."""
 
@@ -169,3 +208,6 @@ class Store(Protocol):
 
     @property
     def retired(self) -> Retired: ...
+
+    @property
+    def usage(self) -> UsageLog: ...

@@ -77,6 +77,8 @@ class UserInfo:
     display_name: str
     timezone: str = ""
     """IANA time zone (e.g. Europe/Paris); empty when unknown."""
+    is_admin: bool = False
+    """A workspace admin or owner (Slack's `is_admin` / `is_owner`)."""
 
 
 @dataclass(frozen=True)

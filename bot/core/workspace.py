@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[SlackFile, StepStatus], Awaitable[None]]
 """Told when a file starts being read (`in_progress`) and when it is in (`complete`)."""
+Created = Callable[[str], None]  # told each new container's id (a session OpenAI bills)
 
 
 class Relay(Protocol):
@@ -109,19 +110,22 @@ class WorkspaceBuilder:
         earlier: Awaitable[Sequence[SlackFile]] | None = None,
         python: bool = True,
         usable: Callable[[SlackFile], bool] | None = None,
+        created: Created = lambda _: None,
     ) -> Workspace:
         """The turn's workspace: its `files` (any unusable one fails the turn before anything
         is downloaded or created) and the files shared `earlier` in the thread (unusable
         ones, or those `usable` refuses, are skipped), in the thread's conversation and
-        container, each made if new. Without `python` (the channel switched it off) there
-        is no container: files are uploaded for the model's other tools only."""
+        container, each made if new (a new container is told to `created` at once). Without
+        `python` there is no container: files are uploaded for the other tools only."""
         own = await run_all([self._relay.complete(f) for f in unique_files(files)])
         for file in own:
             check(file, max_bytes=self._max_bytes)
         known = await self._store.threads.thread_files(thread.id)
         # Outside the group: should a file fail, the container being made is still kept
         # (bound to the thread for its next turn) rather than lost mid-request.
-        container = asyncio.create_task(self._container(thread, new=False, python=python))
+        container = asyncio.create_task(
+            self._container(thread, new=False, python=python, created=created)
+        )
         try:
             async with task_group() as group:
                 conversation = group.create_task(self._conversation(thread))
@@ -141,20 +145,22 @@ class WorkspaceBuilder:
         new_ids = {f.slack_file_id for f in brought.result()}
         if placing is not None and placing.expired:
             logger.info("container %s of %s expired; a new one", thread.container_id, thread.key)
-            return await self.renew(thread, new_slack_ids=new_ids)
+            return await self.renew(thread, new_slack_ids=new_ids, created=created)
         # Nothing brought or placed: the thread's files are as they were read.
         same = not brought.result() and not (placing and placing.placed)
         return await self._workspace(
             thread.id, conversation_id, container.result(), new_ids, known if same else None
         )
 
-    async def renew(self, thread: ThreadState, *, new_slack_ids: set[str]) -> Workspace:
+    async def renew(
+        self, thread: ThreadState, *, new_slack_ids: set[str], created: Created = lambda _: None
+    ) -> Workspace:
         """A new container for the thread (its last one expired), every file placed again."""
         thread = await self._store.threads.get(thread.id)  # what this turn bound so far
         assert thread.conversation_id is not None, "renewing a workspace that was never opened"
         known = await self._store.threads.thread_files(thread.id)
         async with task_group() as group:
-            container = group.create_task(self._container(thread, new=True))
+            container = group.create_task(self._container(thread, new=True, created=created))
             placing = Placements(self._engine, group, container, known)
         await placing.record(self._store, thread.id)
         return await self._workspace(
@@ -166,12 +172,15 @@ class WorkspaceBuilder:
             return thread.conversation_id, False
         return await self._engine.new_conversation(thread.key), True
 
-    async def _container(self, thread: ThreadState, *, new: bool, python: bool = True) -> Container:
+    async def _container(
+        self, thread: ThreadState, *, new: bool, created: Created, python: bool = True
+    ) -> Container:
         if not python:  # no container at all
             return Container("", new=False, restarted=False)
         if thread.container_id and not new:
             return Container(thread.container_id, new=False, restarted=False)
         container_id = await self._engine.new_container(thread.key)
+        created(container_id)
         # Bound at once: should this turn fail later, the next one uses it.
         await self._store.threads.bind(thread.id, container_id=container_id)
         return Container(container_id, new=True, restarted=thread.container_id is not None)

@@ -26,6 +26,7 @@ from bot.core.events import (
     SearchStarted,
     Source,
     TextDelta,
+    UsageReported,
 )
 from bot.engine.failures import from_code
 from bot.errors import ContentRefused, EngineError, StreamDropped
@@ -74,6 +75,8 @@ class StreamState:
         self.citations: list[Citation] = []
         self.sources: list[Source] = []
         self.text_index: int | None = None
+        self.usage: dict[str, Any] | None = None
+        """What a response that ended in a failure reported using (it is billed)."""
 
 
 async def read_stream(
@@ -101,6 +104,8 @@ async def read_stream(
             if isinstance(item, Finished):
                 return
         if failure is not None:
+            if state.usage and state.response_id:  # a failed response still costs
+                yield UsageReported(state.response_id, state.usage)
             raise failure
     raise StreamDropped("the stream ended without a final event")
 
@@ -134,8 +139,10 @@ def _translate(event: dict[str, Any], state: StreamState) -> list[EngineEvent]:
     elif kind == "response.refusal.delta":
         state.refusal.append(event.get("delta") or "")
     elif kind in ("response.completed", "response.incomplete"):
+        state.usage = event["response"].get("usage")  # kept should the answer be refused
         return [_finished(event["response"], state)]
     elif kind == "response.failed":
+        state.usage = event["response"].get("usage")
         failure = event["response"].get("error") or {}
         raise from_code(failure.get("code"), failure.get("message"))
     elif kind == "error":

@@ -10,6 +10,7 @@ delivery                  the outbox: final messages staged, delivered after a r
 uploads                   files into a thread, streamed (three-step upload)
 blocks, profile_blocks    Block Kit builders
 surface                   posts that belong to no answer (notices, profiles)
+home_tab                  the App Home tab: a person's usage, the workspace's for admins
 reads, payloads           reading Slack (people, thread history, files) into core types
 downloads                 Slack file → model side, streamed, token only to Slack hosts
 """

@@ -12,7 +12,7 @@ take a token only when one is spare (`try_take`) and are otherwise coalesced by 
     Tier 3 (50/min)  chat.update, chat.delete, agents.sessions.*, assistant.threads.setTitle /
                      setSuggestedPrompts, conversations.replies, conversations.info
     Tier 4 (100/min) chat.appendStream, files.* uploads, files.info, users.info, chat.postEphemeral,
-                     views.open / update / push
+                     views.open / update / push / publish
     special          chat.postMessage, assistant.threads.setStatus: ~1/s per channel (burst 3),
                      postMessage also ~300/min per workspace
 """
@@ -60,6 +60,7 @@ PER_MINUTE: dict[str, float] = {
     "views.open": TIER_4,
     "views.update": TIER_4,
     "views.push": TIER_4,
+    "views.publish": TIER_4,
 }
 PER_CHANNEL_PER_SECOND = {"chat.postMessage": 1.0, "assistant.threads.setStatus": 1.0}
 CHANNEL_BURST = 3.0

@@ -62,6 +62,7 @@ class SlackDirectory:
             or user.get("name")
             or user_id,
             timezone=user.get("tz") or "",
+            is_admin=bool(user.get("is_admin") or user.get("is_owner")),
         )
         self._cache[user_id] = (time.monotonic() + self._ttl_s, info)
         self._cache.move_to_end(user_id)

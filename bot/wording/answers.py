@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.errors import TurnError
+from bot.wording.costs import BUDGET_ERRORS
 
 STATUS_THINKING = "is thinking…"
 STATUS_READING = "is reading {names}…"
@@ -166,6 +167,7 @@ ERRORS: dict[str, str] = {
         "Please try again; if it keeps happening, give this reference to the bot's admin: "
         "`{ref}`."
     ),
+    **BUDGET_ERRORS,
 }
 
 

@@ -44,6 +44,7 @@ TIERS: dict[str, int] = {
     "views.open": TIER_4,
     "views.update": TIER_4,
     "views.push": TIER_4,
+    "views.publish": TIER_4,
     "conversations.info": TIER_3,
 }
 # Special methods: method -> its channel argument; a bucket per channel (burst, per second).

@@ -224,6 +224,7 @@ SPECS: dict[str, MethodSpec] = {
     "views.open": MethodSpec(required=("view",), optional=("trigger_id", "interactivity_pointer")),
     "views.push": MethodSpec(required=("view",), optional=("trigger_id", "interactivity_pointer")),
     "views.update": MethodSpec(required=("view",), optional=("view_id", "external_id", "hash")),
+    "views.publish": MethodSpec(required=("user_id", "view"), optional=("hash",)),
 }
 
 

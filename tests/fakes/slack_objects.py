@@ -56,6 +56,8 @@ class User:
     bot_id: str | None = None
     is_restricted: bool = False
     deleted: bool = False
+    is_admin: bool = False
+    is_owner: bool = False
 
     def __post_init__(self) -> None:
         offset, label = tz_offset_and_label(self.tz)
@@ -94,8 +96,8 @@ class User:
             "tz_label": self.tz_label,
             "tz_offset": self.tz_offset,
             "profile": profile,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": self.is_admin or self.is_owner,  # owners are admins too
+            "is_owner": self.is_owner,
             "is_primary_owner": False,
             "is_restricted": self.is_restricted,
             "is_ultra_restricted": False,

@@ -29,6 +29,7 @@ from tests.fakes import (
     slack_commands,
     slack_conversations,
     slack_files,
+    slack_home,
     slack_sessions,
     slack_streams,
     slack_views,
@@ -68,6 +69,7 @@ HANDLERS: dict[str, Handler] = {
     "views.open": slack_views.views_open,
     "views.update": slack_views.views_update,
     "views.push": slack_views.views_push,
+    "views.publish": slack_home.views_publish,
     "apps.connections.open": lambda ws, args: {},  # answered by the token check below
 }
 

@@ -27,6 +27,8 @@ class SlackSetup:
         tz_offset: int | None = None,
         is_bot: bool = False,
         team_id: str | None = None,
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> User:
         name = name or user_id.lower()
         user = User(
@@ -39,6 +41,8 @@ class SlackSetup:
             tz_offset=tz_offset,
             is_bot=is_bot,
             bot_id=self.ws.bot_id if user_id == self.ws.bot_user_id else None,
+            is_admin=is_admin,
+            is_owner=is_owner,
         )
         self.ws.users[user_id] = user
         return user

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.fakes.slack_commands import Reply
 from tests.fakes.slack_faults import Faults
@@ -16,6 +16,9 @@ from tests.fakes.slack_objects import Channel, Message, User, ts_value
 from tests.fakes.slack_submissions import Submission
 from tests.fakes.slack_triggers import Hooks, Triggers
 from tests.fakes.slack_views import Views
+
+if TYPE_CHECKING:
+    from tests.fakes.slack_home import HomeView
 
 
 @dataclass
@@ -142,6 +145,10 @@ class Workspace:
     triggers: Triggers = field(default_factory=Triggers)
     hooks: Hooks = field(default_factory=Hooks)
     views: Views = field(default_factory=Views)
+    home_tab_enabled: bool = True
+    """The manifest's ``features.app_home.home_tab_enabled`` (else views.publish: not_enabled)."""
+    home_views: dict[str, HomeView] = field(default_factory=dict)
+    """user -> what their App Home tab shows (views.publish)."""
     submissions: list[Submission] = field(default_factory=list)
     interaction_replies: list[Reply] = field(default_factory=list)
     """What users saw in answer to slash commands and clicks (acks, response_url posts)."""
