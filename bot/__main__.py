@@ -3,6 +3,7 @@
 slack-analyst            run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)
 slack-analyst migrate    apply database migrations and exit
 slack-analyst ask --file data.csv "question"   analyse in the terminal (OPENAI_API_KEY only)
+slack-analyst cleanup [--dry-run]   delete data idle for ANALYST_RETENTION_DAYS now, and say what
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="analyse files in the terminal")
     ask.add_argument("--file", action="append", default=[], help="a data file (repeatable)")
     ask.add_argument("question", nargs="?", default="", help="the first question")
+    cleanup = commands.add_parser(
+        "cleanup", help="delete what is past ANALYST_RETENTION_DAYS now, and print it"
+    )
+    cleanup.add_argument(
+        "--dry-run", action="store_true", help="print what would be deleted; delete nothing"
+    )
     return parser
 
 
@@ -35,7 +42,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_dotenv()
     try:
-        settings = Settings.from_env(os.environ, terminal=args.command == "ask")
+        # Neither needs Slack: `ask` runs in the terminal, `cleanup` deletes data.
+        settings = Settings.from_env(os.environ, terminal=args.command in ("ask", "cleanup"))
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2
@@ -47,6 +55,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
         from bot.terminal import ask
 
         return asyncio.run(ask(settings, files=args.file, question=args.question))
+    if args.command == "cleanup":
+        from bot.cleanup import cleanup
+
+        return asyncio.run(cleanup(settings, dry_run=args.dry_run))
     if args.command == "migrate":
         from store.database import open_database
 

@@ -2,10 +2,12 @@
 
 threads ─┬─< thread_files >── files        a Slack thread ↔ its OpenAI conversation/container
          └─< turns ─┬─< artifacts           the durable per-thread queue and each turn's record
-                    ├─< feedback
+                    ├─< feedback            (kept, without the turn, when the thread expires)
                     └─< replies             the outbox: final messages until Slack took them
 channel_settings                            each channel's analyst profile
 handled_actions                             button clicks already acted on
+retired_workspaces                          workspaces whose data is to be deleted
+deletions                                   OpenAI objects of deleted threads, until deleted there
 """
 
 from __future__ import annotations
@@ -86,8 +88,11 @@ threads = Table(
     Column("vector_store_id", String(128)),
     Column("engaged", Boolean, nullable=False, server_default=text("false")),
     _now_column("created_at"),
+    # The thread's last activity: a question recorded in it, or the bot binding an OpenAI
+    # object to it. The retention job deletes threads idle for ANALYST_RETENTION_DAYS.
     _now_column("updated_at"),
     UniqueConstraint("team_id", "channel_id", "thread_ts"),
+    Index("ix_threads_updated_at", "updated_at"),
 )
 
 files = Table(
@@ -182,11 +187,15 @@ artifacts = Table(
     UniqueConstraint("turn_id", "sha256"),
 )
 
+# A verdict outlives its answer: when the retention job deletes a thread, its feedback stays
+# as a figure (workspace, channel, who, 👍/👎, when) with `turn_id` cleared.
 feedback = Table(
     "feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("turn_id", ForeignKey("turns.id", ondelete="CASCADE"), nullable=False),
+    Column("turn_id", ForeignKey("turns.id", ondelete="SET NULL")),
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
     Column("user_id", String(32), nullable=False),
     Column("value", String(16), nullable=False),
     _now_column("created_at"),
@@ -238,4 +247,20 @@ retired_workspaces = Table(
     metadata,
     Column("team_id", String(32), primary_key=True),
     _now_column("retired_at"),
+)
+
+# OpenAI objects whose local records the retention job already deleted, until OpenAI confirms
+# their deletion (a 404 counts). A replica claims a row for `claimed_until` before deleting.
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # conversation, container, vector_store, file
+    Column("object_id", String(128), nullable=False),
+    _now_column("created_at"),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", UTCDateTime()),
+    UniqueConstraint("kind", "object_id"),
+    Index("ix_deletions_team_id", "team_id"),
 )

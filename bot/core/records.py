@@ -41,6 +41,8 @@ class StoredFile:
     openai_file_id: str
     permalink: str | None = None
     """Where people open it in Slack (answers cite documents with it)."""
+    uploaded_at: datetime | None = None
+    """When it was uploaded to OpenAI (the upload expires a set time after that)."""
 
 
 @dataclass(frozen=True)
@@ -146,3 +148,45 @@ class ChannelProfile:
     updated_by: str | None = None
     """Slack user id of whoever changed it last; None: never changed (or set by the file)."""
     updated_at: datetime | None = None
+
+
+RemoteKind = Literal["conversation", "container", "vector_store", "file"]
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """Something stored at OpenAI on a thread's behalf, to be deleted by the retention job."""
+
+    kind: RemoteKind
+    object_id: str
+
+
+@dataclass(frozen=True)
+class ExpiredThread:
+    """A thread whose data is due for deletion."""
+
+    id: int
+    key: ThreadKey
+    last_active: datetime
+    """`threads.updated_at`: its last question (or the bot's last work in it)."""
+    retired: bool = False
+    """Its workspace removed the app: due whatever its age."""
+
+
+@dataclass(frozen=True)
+class PurgedThread:
+    """A thread deleted (or, in a dry run, to be deleted) and the OpenAI objects it left."""
+
+    key: ThreadKey
+    last_active: datetime
+    objects: tuple[RemoteObject, ...]
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class PendingDeletion:
+    """An OpenAI object queued for deletion (its local records are already gone)."""
+
+    id: int
+    team_id: str
+    object: RemoteObject

@@ -1,15 +1,22 @@
 """What the core needs from the store: small Protocols the `store` package satisfies.
 
 The turn queue, thread state and files, artifacts and feedback, channel switches and the
-action log; `store.Store` is plugged in by the composition root.
+action log, and what the retention job deletes; `store.Store` is plugged in by the
+composition root.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from bot.core.records import (
     Artifact,
+    ExpiredThread,
+    PendingDeletion,
+    PurgedThread,
+    RemoteObject,
     StagedReply,
     StoredFile,
     StoredTurn,
@@ -52,6 +59,21 @@ class Threads(Protocol):
         openai_file_id: str,
         permalink: str | None = None,
     ) -> StoredFile: ...
+
+    async def replace_upload(
+        self,
+        team_id: str,
+        *,
+        slack_file_id: str,
+        name: str,
+        mimetype: str,
+        size: int,
+        sha256: str,
+        openai_file_id: str,
+        permalink: str | None = None,
+    ) -> StoredFile:
+        """A new upload of a file whose earlier upload expired at OpenAI."""
+        ...
 
     async def attach_file(self, thread_id: int, file_id: int) -> None: ...
 
@@ -144,6 +166,38 @@ class Retired(Protocol):
     async def retired(self) -> list[str]: ...
 
     async def forget(self, team_id: str) -> None: ...
+
+
+class Retention(Protocol):
+    """Local deletion of expired data (see `store.retention.RetentionStore`)."""
+
+    async def expired(
+        self, *, cutoff: datetime, retired: Sequence[str], limit: int
+    ) -> list[ExpiredThread]: ...
+
+    async def purge(self, thread: ExpiredThread, *, cutoff: datetime) -> PurgedThread | None: ...
+
+    async def plan(
+        self, candidates: Sequence[ExpiredThread], *, cutoff: datetime
+    ) -> list[PurgedThread]: ...
+
+    async def orphan_files(
+        self, *, cutoff: datetime, retired: Sequence[str], limit: int, dry_run: bool = False
+    ) -> list[tuple[str, RemoteObject]]: ...
+
+    async def finish_workspace(self, team_id: str) -> bool: ...
+
+    async def sweep_actions(self, *, cutoff: datetime) -> int: ...
+
+
+class Deletions(Protocol):
+    """OpenAI objects waiting to be deleted (see `store.deletions.DeletionQueue`)."""
+
+    async def claim(self, owner: str, *, limit: int, lease_s: float) -> list[PendingDeletion]: ...
+
+    async def done(self, ids: Sequence[int]) -> None: ...
+
+    async def pending(self, *, limit: int) -> list[PendingDeletion]: ...
 
 
 class Store(Protocol):

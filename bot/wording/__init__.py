@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from bot.wording.answers import *  # noqa: F403
 from bot.wording.channel import *  # noqa: F403
+from bot.wording.cleanup import *  # noqa: F403
 from bot.wording.drops import *  # noqa: F403
 from bot.wording.exports import *  # noqa: F403
