@@ -22,10 +22,10 @@ from store.schema import (
     feedback,
     files,
     replies,
-    thread_files,
     threads,
     turns,
 )
+from tests.aging import age_thread
 
 OLD = ThreadKey("T1", "C1", "100.1")
 FRESH = ThreadKey("T1", "C1", "200.1")
@@ -38,25 +38,6 @@ def now() -> datetime:
 
 def cutoff() -> datetime:
     return now() - timedelta(days=30)
-
-
-async def age(store: Store, key: ThreadKey, days: float) -> None:
-    """The thread (and the files it uses) last saw activity `days` ago."""
-    then = now() - timedelta(days=days)
-    async with store.engine.begin() as conn:
-        await conn.execute(
-            update(threads)
-            .where(
-                threads.c.team_id == key.team_id,
-                threads.c.channel_id == key.channel_id,
-                threads.c.thread_ts == key.thread_ts,
-            )
-            .values(updated_at=then)
-        )
-        state = await store.threads.find(key)
-        assert state is not None
-        used = select(thread_files.c.file_id).where(thread_files.c.thread_id == state.id)
-        await conn.execute(update(files).where(files.c.id.in_(used)).values(created_at=then))
 
 
 async def finished_thread(
@@ -107,8 +88,8 @@ async def test_idle_threads_are_due_and_fresh_or_busy_ones_are_not(store: Store)
     await finished_thread(store, FRESH)
     busy = ThreadKey("T1", "C1", "150.1")
     await store.turns.record(Turn(key=busy, message_ts="150.1", user_id="U1", text="q"))
-    await age(store, OLD, 31)
-    await age(store, busy, 31)  # a queued question: not touched while it waits
+    await age_thread(store, OLD, 31)
+    await age_thread(store, busy, 31)  # a queued question: not touched while it waits
 
     due = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
 
@@ -131,7 +112,7 @@ async def test_a_purge_deletes_the_thread_keeps_feedback_and_queues_its_objects(
 ) -> None:
     old_turn = await finished_thread(store, OLD, files_=("F1", "F2"))
     await finished_thread(store, FRESH, files_=("F2", "F3"))  # F2 is shared with a live thread
-    await age(store, OLD, 31)
+    await age_thread(store, OLD, 31)
     [due] = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
     planned = await store.retention.plan([due], cutoff=cutoff())
 
@@ -164,7 +145,7 @@ async def test_a_purge_deletes_the_thread_keeps_feedback_and_queues_its_objects(
 
 async def test_new_activity_after_the_listing_keeps_the_thread(store: Store) -> None:
     await finished_thread(store, OLD)
-    await age(store, OLD, 31)
+    await age_thread(store, OLD, 31)
     [due] = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
     await store.turns.record(Turn(key=OLD, message_ts="100.9", user_id="U3", text="again?"))
 
@@ -177,8 +158,8 @@ async def test_a_file_goes_with_the_last_expired_thread_using_it(store: Store) -
     a, b = ThreadKey("T1", "C1", "1.1"), ThreadKey("T1", "C1", "2.1")
     await finished_thread(store, a, files_=("F1",))
     await finished_thread(store, b, files_=("F1",))
-    await age(store, a, 40)
-    await age(store, b, 35)
+    await age_thread(store, a, 40)
+    await age_thread(store, b, 35)
     due = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
     planned = await store.retention.plan(due, cutoff=cutoff())
 
@@ -217,7 +198,7 @@ async def test_uploads_no_thread_uses_are_queued_once_old(store: Store) -> None:
 
 async def test_claims_on_queued_objects_are_exclusive_until_they_lapse(store: Store) -> None:
     await finished_thread(store, OLD)
-    await age(store, OLD, 31)
+    await age_thread(store, OLD, 31)
     [due] = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
     await store.retention.purge(due, cutoff=cutoff())
 
@@ -264,7 +245,7 @@ async def test_two_replicas_purge_each_thread_once(database_url: str) -> None:
     async with open_store(database_url) as one, open_store(database_url) as two:
         for n, key in enumerate(keys):
             await finished_thread(one, key, files_=(f"F{n}", f"F{n // 2}x"))
-            await age(one, key, 31 + n)
+            await age_thread(one, key, 31 + n)
         due = await one.retention.expired(cutoff=cutoff(), retired=[], limit=100)
         assert len(due) == len(keys)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -250,8 +250,3 @@ def _log(report: CleanupReport) -> None:
         len(report.failed),
         "; more are due" if report.more else "",
     )
-
-
-def objects_of(threads: Sequence[PurgedThread]) -> list[RemoteObject]:
-    """Every OpenAI object of these threads, in order."""
-    return [obj for thread in threads for obj in thread.objects]

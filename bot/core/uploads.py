@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.core.files import RelayedFile, safe_name
+from bot.core.ports import Engine
 from bot.core.records import StoredFile, ThreadFile
 from bot.core.storage import Store
 from bot.core.tasks import run_all
 from bot.core.turns import SlackFile, ThreadKey
-from bot.errors import FileError
+from bot.errors import EngineError, FileError
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,13 @@ class Relay(Protocol):
 class Uploads:
     """A workspace's uploads: each Slack file uploaded once while the upload lasts."""
 
-    def __init__(self, *, store: Store, relay: Relay, lifetime: UploadLifetime) -> None:
+    def __init__(
+        self, *, store: Store, relay: Relay, lifetime: UploadLifetime, engine: Engine
+    ) -> None:
         self._store = store
         self._relay = relay
         self._lifetime = lifetime
+        self._engine = engine
 
     async def stored(
         self, key: ThreadKey, file: SlackFile, *, known: StoredFile | None = None
@@ -71,7 +75,7 @@ class Uploads:
         relayed = await self._relay.relay(file)
         threads = self._store.threads
         save = threads.save_file if known is None else threads.replace_upload
-        return await save(
+        saved = await save(
             key.team_id,
             slack_file_id=file.id,
             name=safe_name(file.name),  # the model sees it, the container makes a path of it
@@ -81,6 +85,17 @@ class Uploads:
             openai_file_id=relayed.openai_file_id,
             permalink=file.permalink,
         )
+        if saved.openai_file_id != relayed.openai_file_id:
+            await self._discard(relayed.openai_file_id)
+        return saved
+
+    async def _discard(self, file_id: str) -> None:
+        """Another turn uploaded the same file at the same moment and its upload was kept:
+        ours is used by nobody (it would expire anyway)."""
+        try:
+            await self._engine.delete_file(file_id)
+        except EngineError as error:
+            logger.info("duplicate upload %s left to expire: %s", file_id, type(error).__name__)
 
     async def renew(
         self, key: ThreadKey, known: Sequence[ThreadFile]

@@ -95,7 +95,7 @@ class WorkspaceBuilder:
         self._relay = relay
         self._max_bytes = max_file_bytes
         self._lifetime = uploads or UploadLifetime()
-        self._uploads = Uploads(store=store, relay=relay, lifetime=self._lifetime)
+        self._uploads = Uploads(store=store, relay=relay, lifetime=self._lifetime, engine=engine)
 
     async def open(
         self,
