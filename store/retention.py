@@ -2,25 +2,27 @@
 is left of a workspace that removed the app.
 
 A thread is due when it had no activity (`threads.updated_at`: a question recorded in it, or
-the bot binding an OpenAI object to it) since the cutoff, or when its workspace is retired,
-and no turn of it is queued or running. `purge` deletes one thread in one transaction that
-first re-checks all of that on the row itself (a conditional UPDATE, which also locks it), so
-a question arriving meanwhile either keeps the thread or lands in a new one, and two replicas
-never both purge it. The same transaction queues the thread's OpenAI objects
-(`store.deletions`): a crash leaves either the thread as it was or its objects queued.
+the bot binding an OpenAI object to it) since the cutoff, or when its workspace removed the
+app after the thread was started (`removed`: workspace → when; a thread started after the
+app was installed again is kept), and no turn of it is queued or running. `purge` deletes
+one thread in one transaction that first re-checks all of that on the row itself (a
+conditional UPDATE, which also locks it), so a question arriving meanwhile either keeps the
+thread or lands in a new one, and two replicas never both purge it. The same transaction
+queues the thread's OpenAI objects (`store.deletions`): a crash leaves either the thread as
+it was or its objects queued.
 
 Files are per workspace and may be shared by several threads: a file goes with the last
-thread using it, and only when it was uploaded before the cutoff (a newer upload is being
-used by a turn right now).
+thread using it, and only when it was uploaded before the cutoff (or the removal): a newer
+upload is being used by a turn right now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
 
 from bot.core.records import ExpiredThread, PurgedThread, RemoteObject
 from bot.core.turns import ThreadKey
@@ -53,8 +55,16 @@ def _thread_objects(row: Any) -> list[RemoteObject]:
     return found
 
 
-def _file_due(cutoff: datetime, retired: Sequence[str]) -> ColumnElement[bool]:
-    return or_(files.c.created_at < cutoff, files.c.team_id.in_(list(retired)))
+def _removed(table: Any, removed: Mapping[str, datetime]) -> ColumnElement[bool]:
+    """Rows made before their workspace removed the app."""
+    return or_(
+        false(),
+        *(and_(table.c.team_id == t, table.c.created_at <= at) for t, at in removed.items()),
+    )
+
+
+def _file_due(cutoff: datetime, removed: Mapping[str, datetime]) -> ColumnElement[bool]:
+    return or_(files.c.created_at < cutoff, _removed(files, removed))
 
 
 class RetentionStore:
@@ -62,13 +72,13 @@ class RetentionStore:
         self._db = db
 
     async def expired(
-        self, *, cutoff: datetime, retired: Sequence[str], limit: int
+        self, *, cutoff: datetime, removed: Mapping[str, datetime], limit: int
     ) -> list[ExpiredThread]:
         """Threads due for deletion, least recently active first."""
-        retired_team = threads.c.team_id.in_(list(retired))
+        retired = _removed(threads, removed)
         query = (
-            select(threads, retired_team.label("retired"))
-            .where(or_(threads.c.updated_at < cutoff, retired_team), ~_LIVE_TURN)
+            select(threads, retired.label("retired"))
+            .where(or_(threads.c.updated_at < cutoff, retired), ~_LIVE_TURN)
             .order_by(threads.c.updated_at, threads.c.id)
             .limit(limit)
         )
@@ -79,7 +89,7 @@ class RetentionStore:
                 id=row.id,
                 key=ThreadKey(row.team_id, row.channel_id, row.thread_ts),
                 last_active=row.updated_at,
-                retired=bool(row.retired),
+                removed_at=removed[row.team_id] if row.retired else None,
             )
             for row in rows
         ]
@@ -88,7 +98,10 @@ class RetentionStore:
         """Delete the thread's records and queue its OpenAI objects; None when it is no
         longer due (new activity, a queued turn, or another replica purged it)."""
         due: list[ColumnElement[bool]] = [threads.c.id == thread.id, ~_LIVE_TURN]
-        if not thread.retired:
+        removed = {} if thread.removed_at is None else {thread.key.team_id: thread.removed_at}
+        if removed:
+            due.append(_removed(threads, removed))
+        else:
             due.append(threads.c.updated_at < cutoff)
         claim = update(threads).where(*due).values(engaged=threads.c.engaged).returning(threads)
         async with self._db.write() as conn:
@@ -104,7 +117,7 @@ class RetentionStore:
                     ~exists().where(
                         thread_files.c.file_id == files.c.id, thread_files.c.thread_id != thread.id
                     ),
-                    _file_due(cutoff, [row.team_id] if thread.retired else []),
+                    _file_due(cutoff, removed),
                 )
                 .returning(files.c.openai_file_id)
             )
@@ -136,13 +149,14 @@ class RetentionStore:
         users: dict[str, list[int]] = {}
         for link in links:
             users.setdefault(link.openai_file_id, []).append(link.thread_id)
-        fresh = {link.openai_file_id for link in links if link.created_at >= cutoff}
+        made = {link.openai_file_id: link.created_at for link in links}
         last_user: dict[int, list[RemoteObject]] = {}
         for file_id, thread_ids in users.items():
             if any(t not in order for t in thread_ids):
                 continue  # a live thread (or one beyond this run) still uses it
             last = max(thread_ids, key=order.__getitem__)
-            if file_id not in fresh or candidates[order[last]].retired:
+            removed_at = candidates[order[last]].removed_at
+            if made[file_id] < cutoff or (removed_at and made[file_id] <= removed_at):
                 last_user.setdefault(last, []).append(RemoteObject("file", file_id))
         return [
             PurgedThread(
@@ -159,13 +173,18 @@ class RetentionStore:
         ]
 
     async def orphan_files(
-        self, *, cutoff: datetime, retired: Sequence[str], limit: int, dry_run: bool = False
+        self,
+        *,
+        cutoff: datetime,
+        removed: Mapping[str, datetime],
+        limit: int,
+        dry_run: bool = False,
     ) -> list[tuple[str, RemoteObject]]:
         """Uploads no thread uses (left by a turn that failed between upload and attach),
-        uploaded before the cutoff or of a retired workspace: deleted and queued (or, in a
-        dry run, listed). Returns (workspace, object) pairs."""
+        made before the cutoff or before their workspace removed the app: deleted and
+        queued (or, in a dry run, listed). Returns (workspace, object) pairs."""
         unused = ~exists().where(thread_files.c.file_id == files.c.id)
-        due = _file_due(cutoff, retired)
+        due = _file_due(cutoff, removed)
         if dry_run:
             query = select(files.c.team_id, files.c.openai_file_id).where(unused, due)
             async with self._db.read() as conn:
@@ -184,20 +203,26 @@ class RetentionStore:
                 await queue(conn, team_id, [o for team, o in found if team == team_id])
         return found
 
-    async def finish_workspace(self, team_id: str) -> bool:
-        """Delete what is left of a retired workspace (channel settings, feedback) once its
-        threads, files and queued OpenAI objects are gone; False while some remain."""
+    async def finish_workspace(self, team_id: str, *, removed_at: datetime) -> bool:
+        """Delete what is left of a workspace that removed the app (its channel settings and
+        feedback from before) once its threads and uploads from before and its queued
+        OpenAI objects are gone; False while some remain."""
+        before = {team_id: removed_at}
+        unused = ~exists().where(thread_files.c.file_id == files.c.id)
         remaining = [
-            exists().where(threads.c.team_id == team_id),
-            exists().where(files.c.team_id == team_id),
+            exists().where(_removed(threads, before)),
+            exists().where(_removed(files, before), unused),
             exists().where(deletions.c.team_id == team_id),
         ]
+        settings_before = and_(
+            channel_settings.c.team_id == team_id, channel_settings.c.updated_at <= removed_at
+        )
         async with self._db.write() as conn:
             for query in remaining:
                 if (await conn.execute(select(query))).scalar():
                     return False
-            for table in (channel_settings, feedback):
-                await conn.execute(delete(table).where(table.c.team_id == team_id))
+            await conn.execute(delete(channel_settings).where(settings_before))
+            await conn.execute(delete(feedback).where(_removed(feedback, before)))
         return True
 
     async def sweep_actions(self, *, cutoff: datetime) -> int:

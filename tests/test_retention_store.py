@@ -91,7 +91,7 @@ async def test_idle_threads_are_due_and_fresh_or_busy_ones_are_not(store: Store)
     await age_thread(store, OLD, 31)
     await age_thread(store, busy, 31)  # a queued question: not touched while it waits
 
-    due = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
+    due = await store.retention.expired(cutoff=cutoff(), removed={}, limit=10)
 
     assert [d.key for d in due] == [OLD]
     assert not due[0].retired
@@ -102,9 +102,10 @@ async def test_a_retired_workspace_is_due_whatever_its_age(store: Store) -> None
     await finished_thread(store, FRESH)
     await finished_thread(store, OTHER_TEAM)
 
-    due = await store.retention.expired(cutoff=cutoff(), retired=["T2"], limit=10)
+    removed = now()
+    due = await store.retention.expired(cutoff=cutoff(), removed={"T2": removed}, limit=10)
 
-    assert [(d.key, d.retired) for d in due] == [(OTHER_TEAM, True)]
+    assert [(d.key, d.removed_at) for d in due] == [(OTHER_TEAM, removed)]
 
 
 async def test_a_purge_deletes_the_thread_keeps_feedback_and_queues_its_objects(
@@ -113,7 +114,7 @@ async def test_a_purge_deletes_the_thread_keeps_feedback_and_queues_its_objects(
     old_turn = await finished_thread(store, OLD, files_=("F1", "F2"))
     await finished_thread(store, FRESH, files_=("F2", "F3"))  # F2 is shared with a live thread
     await age_thread(store, OLD, 31)
-    [due] = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
+    [due] = await store.retention.expired(cutoff=cutoff(), removed={}, limit=10)
     planned = await store.retention.plan([due], cutoff=cutoff())
 
     purged = await store.retention.purge(due, cutoff=cutoff())
@@ -146,7 +147,7 @@ async def test_a_purge_deletes_the_thread_keeps_feedback_and_queues_its_objects(
 async def test_new_activity_after_the_listing_keeps_the_thread(store: Store) -> None:
     await finished_thread(store, OLD)
     await age_thread(store, OLD, 31)
-    [due] = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
+    [due] = await store.retention.expired(cutoff=cutoff(), removed={}, limit=10)
     await store.turns.record(Turn(key=OLD, message_ts="100.9", user_id="U3", text="again?"))
 
     assert await store.retention.purge(due, cutoff=cutoff()) is None
@@ -160,7 +161,7 @@ async def test_a_file_goes_with_the_last_expired_thread_using_it(store: Store) -
     await finished_thread(store, b, files_=("F1",))
     await age_thread(store, a, 40)
     await age_thread(store, b, 35)
-    due = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
+    due = await store.retention.expired(cutoff=cutoff(), removed={}, limit=10)
     planned = await store.retention.plan(due, cutoff=cutoff())
 
     purged = [await store.retention.purge(d, cutoff=cutoff()) for d in due]
@@ -188,8 +189,8 @@ async def test_uploads_no_thread_uses_are_queued_once_old(store: Store) -> None:
             .values(created_at=now() - timedelta(days=31))
         )
 
-    listed = await store.retention.orphan_files(cutoff=cutoff(), retired=[], limit=10, dry_run=True)
-    deleted = await store.retention.orphan_files(cutoff=cutoff(), retired=[], limit=10)
+    listed = await store.retention.orphan_files(cutoff=cutoff(), removed={}, limit=10, dry_run=True)
+    deleted = await store.retention.orphan_files(cutoff=cutoff(), removed={}, limit=10)
 
     assert listed == deleted == [("T1", RemoteObject("file", "file-F1"))]
     assert await store.threads.find_file("T1", "F2") is not None  # new: a turn is using it
@@ -199,7 +200,7 @@ async def test_uploads_no_thread_uses_are_queued_once_old(store: Store) -> None:
 async def test_claims_on_queued_objects_are_exclusive_until_they_lapse(store: Store) -> None:
     await finished_thread(store, OLD)
     await age_thread(store, OLD, 31)
-    [due] = await store.retention.expired(cutoff=cutoff(), retired=[], limit=10)
+    [due] = await store.retention.expired(cutoff=cutoff(), removed={}, limit=10)
     await store.retention.purge(due, cutoff=cutoff())
 
     first = await store.deletions.claim("a", limit=2, lease_s=60)
@@ -223,20 +224,45 @@ async def test_a_retired_workspace_is_finished_once_nothing_is_left(store: Store
     await finished_thread(store, FRESH)
     await store.channels.set_auto_profile("T2", "C9", False)
     await store.channels.set_auto_profile("T1", "C1", False)
-    assert not await store.retention.finish_workspace("T2")  # its thread is still there
+    removed = {"T2": now()}
+    assert not await store.retention.finish_workspace("T2", removed_at=removed["T2"])
 
-    [due] = await store.retention.expired(cutoff=cutoff(), retired=["T2"], limit=10)
+    [due] = await store.retention.expired(cutoff=cutoff(), removed=removed, limit=10)
     purged = await store.retention.purge(due, cutoff=cutoff())
     assert purged is not None
     assert RemoteObject("file", "file-F9") in purged.objects  # new, but the workspace is gone
-    assert not await store.retention.finish_workspace("T2")  # OpenAI objects still queued
+    assert not await store.retention.finish_workspace("T2", removed_at=removed["T2"])
     await store.deletions.done([p.id for p in await store.deletions.pending(limit=10)])
 
-    assert await store.retention.finish_workspace("T2")
+    assert await store.retention.finish_workspace("T2", removed_at=removed["T2"])
     assert await count(store, channel_settings, channel_settings.c.team_id == "T2") == 0
     assert await count(store, feedback, feedback.c.team_id == "T2") == 0
     assert await count(store, channel_settings, channel_settings.c.team_id == "T1") == 1
     assert await count(store, feedback, feedback.c.team_id == "T1") == 1
+
+
+async def test_what_a_workspace_does_after_installing_again_is_kept(store: Store) -> None:
+    before = ThreadKey("T2", "C9", "1.1")
+    await finished_thread(store, before, files_=("F1",))
+    await store.channels.set_auto_profile("T2", "C9", False)
+    removed = {"T2": now()}
+    after = ThreadKey("T2", "C9", "2.1")  # the app installed again, and used
+    await finished_thread(store, after, files_=("F1", "F2"))  # F1 shared again
+    await store.channels.set_auto_profile("T2", "C8", False)
+
+    due = await store.retention.expired(cutoff=cutoff(), removed=removed, limit=10)
+    assert [d.key for d in due] == [before]
+    purged = await store.retention.purge(due[0], cutoff=cutoff())
+    await store.deletions.done([p.id for p in await store.deletions.pending(limit=10)])
+
+    assert purged is not None
+    assert RemoteObject("file", "file-F1") not in purged.objects  # the new thread uses it
+    assert await store.retention.finish_workspace("T2", removed_at=removed["T2"])
+    assert await store.threads.find(after) is not None
+    assert await store.threads.find_file("T2", "F2") is not None
+    assert await count(store, feedback, feedback.c.team_id == "T2") == 1
+    assert await store.channels.auto_profile("T2", "C9") is True  # from before: deleted
+    assert await store.channels.auto_profile("T2", "C8") is False
 
 
 async def test_two_replicas_purge_each_thread_once(database_url: str) -> None:
@@ -246,7 +272,7 @@ async def test_two_replicas_purge_each_thread_once(database_url: str) -> None:
         for n, key in enumerate(keys):
             await finished_thread(one, key, files_=(f"F{n}", f"F{n // 2}x"))
             await age_thread(one, key, 31 + n)
-        due = await one.retention.expired(cutoff=cutoff(), retired=[], limit=100)
+        due = await one.retention.expired(cutoff=cutoff(), removed={}, limit=100)
         assert len(due) == len(keys)
 
         async def purge_all(store: Store, order: list[int]) -> list[object]:
@@ -263,7 +289,7 @@ async def test_two_replicas_purge_each_thread_once(database_url: str) -> None:
         assert len(queued) == len(set(queued))
         # Every thread's three objects and every file, queued once (a file shared by two
         # threads purged at the same moment by two replicas may be left for the orphan step).
-        await one.retention.orphan_files(cutoff=cutoff(), retired=[], limit=100)
+        await one.retention.orphan_files(cutoff=cutoff(), removed={}, limit=100)
         queued = [p.object for p in await one.deletions.pending(limit=1000)]
         assert len(queued) == len(set(queued)) == 3 * len(keys) + len(keys) + len(keys) // 2
         assert await count(one, files) == 0

@@ -169,8 +169,12 @@ class ExpiredThread:
     key: ThreadKey
     last_active: datetime
     """`threads.updated_at`: its last question (or the bot's last work in it)."""
-    retired: bool = False
-    """Its workspace removed the app: due whatever its age."""
+    removed_at: datetime | None = None
+    """When its workspace removed the app (it was started before): due whatever its age."""
+
+    @property
+    def retired(self) -> bool:
+        return self.removed_at is not None
 
 
 @dataclass(frozen=True)

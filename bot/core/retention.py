@@ -3,7 +3,8 @@
 
 A thread is idle since its last activity (`threads.updated_at`: its last question, or the
 bot binding a conversation, container or vector store to it). A thread of a workspace that
-removed the app is due whatever its age. A run, bounded to `limit` threads:
+removed the app (`store.retired`) is due whatever its age, unless it was started after the
+removal (the app was installed again). A run, bounded to `limit` threads:
 
 1. each due thread with no queued or running turn is purged in one transaction that
    re-checks it (`store.retention`): its turns (questions, answers, code), replies,
@@ -12,8 +13,8 @@ removed the app is due whatever its age. A run, bounded to `limit` threads:
 2. uploads no thread uses (a turn failed between upload and attach) are queued too;
 3. queued OpenAI objects are claimed and deleted (a 404 counts as deleted); one that fails
    stays queued for the next run;
-4. a removed workspace with nothing left is finished (its channel settings and feedback
-   deleted) and forgotten.
+4. a removed workspace with nothing left from before its removal is finished (its channel
+   settings and feedback from before deleted) and forgotten.
 
 Every step is safe to run on several replicas at once and to cut short: claims are made in
 the database, and local records go before remote objects, which stay queued until deleted.
@@ -113,12 +114,12 @@ class RetentionJob:
 
     async def run(self, *, dry_run: bool = False) -> CleanupReport:
         cutoff = self._now() - timedelta(days=self._days)
-        retired = await self._retired.retired()
-        due = await self._retention.expired(cutoff=cutoff, retired=retired, limit=self._limit)
+        removed = await self._retired.retired_since()
+        due = await self._retention.expired(cutoff=cutoff, removed=removed, limit=self._limit)
         more = len(due) >= self._limit
         if dry_run:
             orphans = await self._retention.orphan_files(
-                cutoff=cutoff, retired=retired, limit=self._limit, dry_run=True
+                cutoff=cutoff, removed=removed, limit=self._limit, dry_run=True
             )
             return CleanupReport(
                 dry_run=True,
@@ -126,7 +127,7 @@ class RetentionJob:
                 threads=tuple(await self._retention.plan(due, cutoff=cutoff)),
                 orphans=tuple(o for _, o in orphans),
                 earlier=tuple(p.object for p in await self._deletions.pending(limit=self._limit)),
-                retired=tuple(retired),
+                retired=tuple(removed),
                 more=more,
             )
         purged = []
@@ -136,10 +137,10 @@ class RetentionJob:
             if (done := await self._retention.purge(thread, cutoff=cutoff)) is not None:
                 purged.append(done)
         orphans = await self._retention.orphan_files(
-            cutoff=cutoff, retired=retired, limit=self._limit
+            cutoff=cutoff, removed=removed, limit=self._limit
         )
         outcome = await self._delete_queued()
-        forgotten = [team for team in retired if await self._finish(team)]
+        forgotten = [team for team, at in removed.items() if await self._finish(team, at)]
         await self._retention.sweep_actions(cutoff=cutoff)
         return CleanupReport(
             dry_run=False,
@@ -149,13 +150,15 @@ class RetentionJob:
             deleted=tuple(outcome.deleted),
             gone=tuple(outcome.gone),
             failed=tuple(outcome.failed),
-            retired=tuple(retired),
+            retired=tuple(removed),
             forgotten=tuple(forgotten),
             more=more,
         )
 
-    async def _finish(self, team_id: str) -> bool:
-        if self._stopping or not await self._retention.finish_workspace(team_id):
+    async def _finish(self, team_id: str, removed_at: datetime) -> bool:
+        if self._stopping or not await self._retention.finish_workspace(
+            team_id, removed_at=removed_at
+        ):
             return False
         await self._retired.forget(team_id)
         logger.info("retention: every record of workspace %s is deleted", team_id)

@@ -7,7 +7,7 @@ composition root.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -165,6 +165,8 @@ class Retired(Protocol):
 
     async def retired(self) -> list[str]: ...
 
+    async def retired_since(self) -> dict[str, datetime]: ...
+
     async def forget(self, team_id: str) -> None: ...
 
 
@@ -172,7 +174,7 @@ class Retention(Protocol):
     """Local deletion of expired data (see `store.retention.RetentionStore`)."""
 
     async def expired(
-        self, *, cutoff: datetime, retired: Sequence[str], limit: int
+        self, *, cutoff: datetime, removed: Mapping[str, datetime], limit: int
     ) -> list[ExpiredThread]: ...
 
     async def purge(self, thread: ExpiredThread, *, cutoff: datetime) -> PurgedThread | None: ...
@@ -182,10 +184,15 @@ class Retention(Protocol):
     ) -> list[PurgedThread]: ...
 
     async def orphan_files(
-        self, *, cutoff: datetime, retired: Sequence[str], limit: int, dry_run: bool = False
+        self,
+        *,
+        cutoff: datetime,
+        removed: Mapping[str, datetime],
+        limit: int,
+        dry_run: bool = False,
     ) -> list[tuple[str, RemoteObject]]: ...
 
-    async def finish_workspace(self, team_id: str) -> bool: ...
+    async def finish_workspace(self, team_id: str, *, removed_at: datetime) -> bool: ...
 
     async def sweep_actions(self, *, cutoff: datetime) -> int: ...
 
