@@ -155,6 +155,16 @@ async def test_new_activity_after_the_listing_keeps_the_thread(store: Store) -> 
     assert await store.deletions.pending(limit=10) == []
 
 
+async def test_activity_without_a_question_keeps_the_thread_too(store: Store) -> None:
+    await finished_thread(store, OLD)
+    await age_thread(store, OLD, 31)
+    [due] = await store.retention.expired(cutoff=cutoff(), removed={}, limit=10)
+    await store.threads.engage(OLD)  # a data file dropped in it, profiled: no turn
+
+    assert await store.retention.purge(due, cutoff=cutoff()) is None
+    assert await store.threads.find(OLD) is not None
+
+
 async def test_a_file_goes_with_the_last_expired_thread_using_it(store: Store) -> None:
     a, b = ThreadKey("T1", "C1", "1.1"), ThreadKey("T1", "C1", "2.1")
     await finished_thread(store, a, files_=("F1",))

@@ -136,6 +136,13 @@ class RetentionJob:
                 break
             if (done := await self._retention.purge(thread, cutoff=cutoff)) is not None:
                 purged.append(done)
+                logger.info(
+                    "retention: thread %s deleted (idle since %s%s); %d OpenAI object(s) queued",
+                    done.key,
+                    done.last_active.isoformat(timespec="minutes"),
+                    ", workspace removed the app" if done.retired else "",
+                    len(done.objects),
+                )
         orphans = await self._retention.orphan_files(
             cutoff=cutoff, removed=removed, limit=self._limit
         )
