@@ -5,6 +5,7 @@ slack-analyst migrate    apply database migrations and exit
 slack-analyst ask --file data.csv "question"   analyse in the terminal (OPENAI_API_KEY only)
 slack-analyst usage [--since 30d] [--by user|channel|workspace] [--csv]
                          what turns cost, from the database (DATABASE_URL only)
+slack-analyst cleanup [--dry-run]   delete data idle for ANALYST_RETENTION_DAYS now, and say what
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         "--by", choices=("user", "channel", "workspace"), default="workspace", help="grouping"
     )
     usage.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    cleanup = commands.add_parser(
+        "cleanup", help="delete what is past ANALYST_RETENTION_DAYS now, and print it"
+    )
+    cleanup.add_argument(
+        "--dry-run", action="store_true", help="print what would be deleted; delete nothing"
+    )
     return parser
 
 
@@ -54,7 +61,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
             err=sys.stderr,
         )
     try:
-        settings = Settings.from_env(os.environ, terminal=args.command == "ask")
+        # Neither needs Slack: `ask` runs in the terminal, `cleanup` deletes data.
+        settings = Settings.from_env(os.environ, terminal=args.command in ("ask", "cleanup"))
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2
@@ -66,6 +74,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
         from bot.terminal import ask
 
         return asyncio.run(ask(settings, files=args.file, question=args.question))
+    if args.command == "cleanup":
+        from bot.cleanup import cleanup
+
+        return asyncio.run(cleanup(settings, dry_run=args.dry_run))
     if args.command == "migrate":
         from store.database import open_database
 

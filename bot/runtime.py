@@ -5,6 +5,7 @@ aiohttp session ─┬─ Slack client ─┬─ Bolt app + handlers ── Inta
                  │                └─ Slack readers ─────────┐
                  └─ FileRelay ───── OpenAIEngine ───────────┼─ Answerer ── AnalystService ── Worker
 store (SQLite/PostgreSQL) ──────────────────────────────────┘
+                                     OpenAIEngine + store ── RetentionJob (hourly)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import aiohttp
 
 import handlers
+from bot.cleanup import retention_job
 from bot.core.access import Gate
 from bot.core.answering import Answerer
 from bot.core.budgets import Spending
@@ -32,8 +34,10 @@ from bot.core.exporting import NotebookExporter
 from bot.core.functions import visual_tools
 from bot.core.home import UsageDesk
 from bot.core.intake import Intake
+from bot.core.retention import RetentionJob
 from bot.core.service import AnalystService
 from bot.core.turns import Turn
+from bot.core.uploads import UploadLifetime
 from bot.core.worker import Worker
 from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
@@ -67,6 +71,7 @@ class Runtime:
     worker: Worker
     store: Store
     slack: SlackClient
+    retention: RetentionJob
 
     async def health(self) -> dict[str, Any]:
         database = await self.store.ping()
@@ -96,6 +101,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             model=settings.model,
             rate_limit_budget_s=settings.rate_limit_wait_s,
             idle_timeout_s=settings.stream_idle_timeout_s,
+            retention_days=settings.retention_days,
         )
         directory = SlackDirectory(slack)
         relay = FileRelay(
@@ -145,7 +151,11 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             store=store,
             engine=engine,
             workspace=WorkspaceBuilder(
-                store=store, engine=engine, relay=relay, max_file_bytes=settings.max_file_bytes
+                store=store,
+                engine=engine,
+                relay=relay,
+                max_file_bytes=settings.max_file_bytes,
+                uploads=UploadLifetime(engine.upload_lifetime),
             ),
             directory=directory,
             history=history,
@@ -162,6 +172,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             spending=spending,
         )
         intake = Intake(store=store, notices=surface, running_in=service.running_in)
+        owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         worker = Worker(
             turns=store.turns,
             run=service.run,
@@ -170,7 +181,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             abandon=service.abandon,
             replies=store.replies,
             redeliver=delivery.redeliver,
-            owner=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
+            owner=owner,
             capacity=settings.max_concurrent_turns,
             lease_s=settings.lease_s,
         )
@@ -197,7 +208,9 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         handlers.register(app, intake, controls, drops, analyst, gate, HomeTab(slack, desk))
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
-        yield Runtime(settings, app, intake, service, worker, store, slack)
+        retention = retention_job(settings, store, engine, owner=owner)
+        await stack.enter_async_context(retention.started(interval_s=settings.retention_interval_s))
+        yield Runtime(settings, app, intake, service, worker, store, slack, retention)
 
 
 async def serve(settings: Settings) -> None:

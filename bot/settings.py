@@ -110,6 +110,10 @@ class Settings:
     admins: frozenset[str] = frozenset()
     """`ANALYST_ADMINS`: user ids who see the workspace's usage in the App Home tab (besides
     the workspace's own admins and owners)."""
+    retention_days: int = 30
+    """`ANALYST_RETENTION_DAYS`: threads idle this long are deleted (here and at OpenAI)."""
+    retention_interval_s: float = 3600.0
+    """`ANALYST_RETENTION_INTERVAL_S`: how often the bot runs the retention job."""
     log_level: str = "INFO"
     """`LOG_LEVEL`."""
 
@@ -148,6 +152,10 @@ class Settings:
             lease_s=reader.number("ANALYST_LEASE_S", float, 30.0, low=1, high=600),
             shutdown_grace_s=reader.number(
                 "ANALYST_SHUTDOWN_GRACE_S", float, 20.0, low=0, high=3_600
+            ),
+            retention_days=reader.number("ANALYST_RETENTION_DAYS", int, 30, low=1, high=3_650),
+            retention_interval_s=reader.number(
+                "ANALYST_RETENTION_INTERVAL_S", float, 3600.0, low=0.01, high=86_400
             ),
             log_level=reader.log_level("LOG_LEVEL"),
             prices=_prices(reader),
@@ -209,6 +217,8 @@ class _Common:
     rate_limit_wait_s: float
     lease_s: float
     shutdown_grace_s: float
+    retention_days: int
+    retention_interval_s: float
     log_level: str
     prices: PriceTable
 

@@ -211,6 +211,7 @@ async def ask(
                 model=settings.model,
                 rate_limit_budget_s=settings.rate_limit_wait_s,
                 idle_timeout_s=settings.stream_idle_timeout_s,
+                retention_days=settings.retention_days,
             )
             people = _Nobody()
             service = AnalystService(

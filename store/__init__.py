@@ -1,5 +1,7 @@
 """Durable state: threads, files, the turn queue, the outbox of final replies, artifacts,
-feedback, channel settings, workspaces whose data is to be deleted, what turns cost.
+feedback, channel settings, workspaces whose data is to be deleted, what turns cost, and
+what the retention job deletes (idle threads, and their OpenAI objects until OpenAI deleted
+them).
 
 SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
 """
@@ -17,7 +19,9 @@ from store.actions import ActionLog
 from store.artifacts import ArtifactStore
 from store.channels import ChannelSettings
 from store.database import Database, open_database
+from store.deletions import DeletionQueue
 from store.replies import ReplyLog
+from store.retention import RetentionStore
 from store.threads import ThreadStore
 from store.turns import TurnQueue
 from store.usage import UsageLog
@@ -38,6 +42,8 @@ class Store:
         self.actions = ActionLog(db)
         self.retired = RetiredWorkspaces(db)
         self.usage = UsageLog(db)
+        self.retention = RetentionStore(db)
+        self.deletions = DeletionQueue(db)
 
     async def ping(self) -> str:
         """`"ok"` when the database answers, else the error's type (never raises)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from bot.core.records import Artifact
 from store.database import Database
-from store.schema import artifacts, feedback
+from store.schema import artifacts, feedback, turns
 
 
 def _now() -> datetime:
@@ -51,9 +52,19 @@ class ArtifactStore:
         ]
 
     async def set_feedback(self, turn_id: int, user_id: str, value: str) -> None:
-        """Store (or change) one person's verdict on an answer."""
+        """Store (or change) one person's verdict on an answer (with the answer's workspace
+        and channel, which stay when the retention job deletes the answer)."""
+
+        def of_turn(column: Any) -> Any:
+            return select(column).where(turns.c.id == turn_id).scalar_subquery()
+
         stmt = self._db.insert(feedback).values(
-            turn_id=turn_id, user_id=user_id, value=value, created_at=_now()
+            turn_id=turn_id,
+            team_id=of_turn(turns.c.team_id),
+            channel_id=of_turn(turns.c.channel_id),
+            user_id=user_id,
+            value=value,
+            created_at=_now(),
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["turn_id", "user_id"], set_={"value": value, "created_at": _now()}

@@ -2,79 +2,37 @@
 
 threads ─┬─< thread_files >── files        a Slack thread ↔ its OpenAI conversation/container
          └─< turns ─┬─< artifacts           the durable per-thread queue and each turn's record
-                    ├─< feedback
+                    ├─< feedback            (kept, without the turn, when the thread expires)
                     └─< replies             the outbox: final messages until Slack took them
 channel_settings                            each channel's analyst profile
 handled_actions                             button clicks already acted on
 turn_usage, budget_notices                  what turns cost (no foreign key: kept when turns
                                             are deleted), near-the-limit notices given
+retired_workspaces                          workspaces whose data is to be deleted
+deletions                                   OpenAI objects of deleted threads, until deleted there
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeDecorator
+
+from store.columns import JSONValue, UTCDateTime, metadata, now_column
 
 TURN_STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 FINISHED_STATUSES = ("done", "failed", "cancelled", "interrupted")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both databases (SQLite has no time zones)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use datetime.now(UTC)")
-        value = value.astimezone(UTC)
-        # SQLite compares datetimes as text: store them naive, all in UTC, one format.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONValue = JSON().with_variant(JSONB(), "postgresql")
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-def _now_column(name: str) -> Column[Any]:
-    return Column(name, UTCDateTime(), nullable=False)
 
 
 threads = Table(
@@ -88,9 +46,12 @@ threads = Table(
     Column("container_id", String(128)),
     Column("vector_store_id", String(128)),
     Column("engaged", Boolean, nullable=False, server_default=text("false")),
-    _now_column("created_at"),
-    _now_column("updated_at"),
+    now_column("created_at"),
+    # The thread's last activity: a question recorded in it, or the bot binding an OpenAI
+    # object to it. The retention job deletes threads idle for ANALYST_RETENTION_DAYS.
+    now_column("updated_at"),
     UniqueConstraint("team_id", "channel_id", "thread_ts"),
+    Index("ix_threads_updated_at", "updated_at"),
 )
 
 files = Table(
@@ -105,7 +66,7 @@ files = Table(
     Column("sha256", String(64), nullable=False),
     Column("openai_file_id", String(128), nullable=False),
     Column("permalink", String(1024)),
-    _now_column("created_at"),
+    now_column("created_at"),
     UniqueConstraint("team_id", "slack_file_id"),
 )
 
@@ -121,7 +82,7 @@ thread_files = Table(
     # (completed / failed): documents are searchable with file_search.
     Column("vector_store_id", String(128)),
     Column("search_status", String(16)),
-    _now_column("created_at"),
+    now_column("created_at"),
 )
 
 turns = Table(
@@ -153,7 +114,7 @@ turns = Table(
     Column("error_code", String(64)),
     Column("error_ref", String(32)),
     Column("cancelled_by", String(32)),
-    _now_column("created_at"),
+    now_column("created_at"),
     Column("started_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
     # Slack retries and the app_mention/message twins of one message collapse here.
@@ -181,18 +142,22 @@ artifacts = Table(
     Column("container_file_id", String(128)),
     Column("slack_file_id", String(64)),
     Column("permalink", String(1024)),
-    _now_column("created_at"),
+    now_column("created_at"),
     UniqueConstraint("turn_id", "sha256"),
 )
 
+# A verdict outlives its answer: when the retention job deletes a thread, its feedback stays
+# as a figure (workspace, channel, who, 👍/👎, when) with `turn_id` cleared.
 feedback = Table(
     "feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("turn_id", ForeignKey("turns.id", ondelete="CASCADE"), nullable=False),
+    Column("turn_id", ForeignKey("turns.id", ondelete="SET NULL")),
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
     Column("user_id", String(32), nullable=False),
     Column("value", String(16), nullable=False),
-    _now_column("created_at"),
+    now_column("created_at"),
     UniqueConstraint("turn_id", "user_id"),
 )
 
@@ -203,7 +168,7 @@ channel_settings = Table(
     Column("team_id", String(32), primary_key=True),
     Column("channel_id", String(32), primary_key=True),
     Column("auto_profile", Boolean, nullable=False, server_default=text("true")),
-    _now_column("updated_at"),
+    now_column("updated_at"),
     Column("instructions", Text, nullable=False, server_default=""),
     Column("model", String(128)),
     Column("reasoning_effort", String(16)),
@@ -231,7 +196,7 @@ replies = Table(
     Column("ts", String(64)),
     Column("payload", JSONValue, nullable=False),
     Column("delivered_at", UTCDateTime()),
-    _now_column("created_at"),
+    now_column("created_at"),
     UniqueConstraint("turn_id", "seq"),
     Index("ix_replies_delivered_at", "delivered_at"),
 )
@@ -240,7 +205,7 @@ retired_workspaces = Table(
     "retired_workspaces",
     metadata,
     Column("team_id", String(32), primary_key=True),
-    _now_column("retired_at"),
+    now_column("retired_at"),
 )
 
 # What each turn cost (`bot.core.records.TurnUsage`). No foreign key on purpose: retention
@@ -265,7 +230,7 @@ turn_usage = Table(
     Column("container_sessions", Integer, nullable=False),
     Column("file_searches", Integer, nullable=False),
     Column("cost_usd", Float),  # NULL: the model has no price
-    _now_column("created_at"),
+    now_column("created_at"),
     # The budgets' sums: a person's day, a channel's and a workspace's month; the CLI's range.
     Index("ix_turn_usage_team_id_user_id_created_at", "team_id", "user_id", "created_at"),
     Index("ix_turn_usage_team_id_channel_id_created_at", "team_id", "channel_id", "created_at"),
@@ -281,5 +246,21 @@ budget_notices = Table(
     Column("budget", String(32), primary_key=True),
     Column("subject", String(32), primary_key=True),
     Column("period_start", UTCDateTime(), primary_key=True),
-    _now_column("created_at"),
+    now_column("created_at"),
+)
+
+# OpenAI objects whose local records the retention job already deleted, until OpenAI confirms
+# their deletion (a 404 counts). A replica claims a row for `claimed_until` before deleting.
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # conversation, container, vector_store, file
+    Column("object_id", String(128), nullable=False),
+    now_column("created_at"),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", UTCDateTime()),
+    UniqueConstraint("kind", "object_id"),
+    Index("ix_deletions_team_id", "team_id"),
 )

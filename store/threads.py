@@ -39,6 +39,7 @@ def _stored_file(row: Row[Any]) -> StoredFile:
         sha256=row.sha256,
         openai_file_id=row.openai_file_id,
         permalink=row.permalink,
+        uploaded_at=row.created_at,
     )
 
 
@@ -153,6 +154,48 @@ class ThreadStore:
         )
         async with self._db.write() as conn:
             await conn.execute(stmt)
+        saved = await self.find_file(team_id, slack_file_id)
+        assert saved is not None
+        return saved
+
+    async def replace_upload(
+        self,
+        team_id: str,
+        *,
+        slack_file_id: str,
+        name: str,
+        mimetype: str,
+        size: int,
+        sha256: str,
+        openai_file_id: str,
+        permalink: str | None = None,
+    ) -> StoredFile:
+        """A new upload of a Slack file whose earlier one expired at OpenAI: every thread of
+        the workspace uses it from now on, and documents are indexed again (their vector
+        stores hold the expired upload). Inserts the row if it is gone meanwhile."""
+        now = _now()
+        fields = {
+            "name": name,
+            "mimetype": mimetype,
+            "size": size,
+            "sha256": sha256,
+            "openai_file_id": openai_file_id,
+            "permalink": permalink,
+            "created_at": now,
+        }
+        stmt = (
+            self._db.insert(files)
+            .values(team_id=team_id, slack_file_id=slack_file_id, **fields)
+            .on_conflict_do_update(index_elements=["team_id", "slack_file_id"], set_=fields)
+            .returning(files.c.id)
+        )
+        async with self._db.write() as conn:
+            file_id = (await conn.execute(stmt)).scalar_one()
+            await conn.execute(
+                update(thread_files)
+                .where(thread_files.c.file_id == file_id)
+                .values(vector_store_id=None, search_status=None)
+            )
         saved = await self.find_file(team_id, slack_file_id)
         assert saved is not None
         return saved

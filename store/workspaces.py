@@ -34,6 +34,12 @@ class RetiredWorkspaces:
         async with self._db.read() as conn:
             return [row.team_id for row in await conn.execute(query)]
 
+    async def retired_since(self) -> dict[str, datetime]:
+        """Each workspace waiting, and when it removed the app, oldest first."""
+        query = select(retired_workspaces).order_by(retired_workspaces.c.retired_at)
+        async with self._db.read() as conn:
+            return {row.team_id: row.retired_at for row in await conn.execute(query)}
+
     async def forget(self, team_id: str) -> None:
         """The workspace's data is gone: nothing left to do for it."""
         stmt = delete(retired_workspaces).where(retired_workspaces.c.team_id == team_id)

@@ -60,6 +60,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.wording",
         "store",
     },
+    "bot.cleanup": {"bot.core", "bot.engine", "bot.errors", "bot.settings", "bot.wording", "store"},
     "bot.runtime": {"bot", "handlers", "store"},
     "bot.__main__": {"bot", "store"},
     "handlers": {"handlers", "bot.core", "bot.slack", "bot.profile"},

@@ -126,3 +126,20 @@ async def test_python_m_bot_without_configuration_fails_with_one_clear_error(tmp
     for name in ("SLACK_BOT_TOKEN", "OPENAI_API_KEY", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         assert name in text
     assert text.count("cannot start") == 1
+
+
+def test_retention_settings() -> None:
+    default = Settings.from_env(VALID)
+    assert (default.retention_days, default.retention_interval_s) == (30, 3600.0)
+    cleanup = Settings.from_env(
+        {"OPENAI_API_KEY": "sk-x", "ANALYST_RETENTION_DAYS": "90"}, terminal=True
+    )
+    assert cleanup.retention_days == 90  # `cleanup` needs no Slack settings
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {**VALID, "ANALYST_RETENTION_DAYS": "0", "ANALYST_RETENTION_INTERVAL_S": "soon"}
+        )
+    assert {p.split(":")[0] for p in caught.value.problems} == {
+        "ANALYST_RETENTION_DAYS",
+        "ANALYST_RETENTION_INTERVAL_S",
+    }

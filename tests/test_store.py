@@ -20,7 +20,8 @@ from bot.core.records import Artifact, ChannelProfile, TurnOutcome
 from bot.core.tools import ALL_TOOLS
 from bot.core.turns import SlackFile, ThreadKey, Turn
 from store import Store, open_store
-from store.schema import channel_settings, metadata, turns
+from store.columns import metadata
+from store.schema import channel_settings, turns
 from tests.conftest import REPO
 
 KEY = ThreadKey("T1", "C1", "1700000000.000100")

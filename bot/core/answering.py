@@ -122,10 +122,15 @@ class Answerer:
             )
         workspace = ready.result()
         names = [f.name for f in workspace.files]
-        search = await self._library.prepare(thread, indexing, names) if search_on else None
+        usable = {f.openai_file_id for f in workspace.files}
+        search = (
+            await self._library.prepare(thread, indexing, names, usable=usable)
+            if search_on
+            else None
+        )
 
         async def reindex() -> SearchIndex | None:
-            return await self._library.prepare(thread, indexing, names, renew=True)
+            return await self._library.prepare(thread, indexing, names, renew=True, usable=usable)
 
         record.mark("ready_s")
         finished, workspace = await self._respond(

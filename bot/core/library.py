@@ -10,7 +10,7 @@ once and stays usable from Python.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot import wording
@@ -55,17 +55,24 @@ class Library:
         self._engine = engine
 
     async def prepare(
-        self, thread: ThreadState, indexing: Indexing, names: Iterable[str], *, renew: bool = False
+        self,
+        thread: ThreadState,
+        indexing: Indexing,
+        names: Iterable[str],
+        *,
+        renew: bool = False,
+        usable: Collection[str] | None = None,
     ) -> SearchIndex | None:
-        """Index the thread's documents (`names`: the thread's files) not yet in its vector
-        store; None: no documents. `renew`: the store expired or is gone: a new one, with
-        every document indexed again (also done here when indexing finds it gone)."""
+        """Index the thread's documents (`names`: the thread's files; `usable`: the OpenAI
+        file ids the turn may use, when not all) not yet in its vector store; None: no
+        documents. `renew`: the store expired or is gone: a new one, with every document
+        indexed again (also done here when indexing finds it gone)."""
         if not any(searchable(name) for name in names):
             return None
         documents = [
             tf
             for tf in await self._store.threads.thread_files(thread.id)
-            if searchable(tf.file.name)
+            if searchable(tf.file.name) and (usable is None or tf.file.openai_file_id in usable)
         ]
         if not documents:
             return None
@@ -82,7 +89,7 @@ class Library:
             if renew:
                 raise
             logger.info("vector store %s of %s is gone; indexing again", store_id, thread.key)
-            return await self.prepare(thread, indexing, names, renew=True)
+            return await self.prepare(thread, indexing, names, renew=True, usable=usable)
         failed = tuple(tf.file.name for tf, ok in zip(todo, outcomes, strict=True) if not ok)
         return SearchIndex(
             store_id,

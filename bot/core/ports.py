@@ -1,7 +1,8 @@
 """The small Protocols the core needs from the outside world; implementations satisfy them
 structurally and are plugged in by the composition root (`bot.runtime`).
 
-    Engine        the model side (OpenAI): files, conversations, containers, responses
+    Engine        the model side (OpenAI): files, conversations, containers, responses, and
+                  deleting them (the retention job)
     AnswerView    one turn's answer as its reader sees it: status, steps, text, errors
     Attachments   the files a turn produced, posted next to its answer
     Renderer      both of the above, for one turn (Slack thread, terminal)
@@ -58,6 +59,18 @@ class Engine(Protocol):
     ) -> list[OutputFile]: ...
 
     async def download(self, output: OutputFile, sink: ByteSink, *, max_bytes: int) -> int: ...
+
+    # Deleting (the retention job): True when deleted, False when it was already gone.
+
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        """The conversation and its items (deleting a conversation alone keeps them)."""
+        ...
+
+    async def delete_container(self, container_id: str) -> bool: ...
+
+    async def delete_file(self, file_id: str) -> bool: ...
+
+    async def delete_vector_store(self, vector_store_id: str) -> bool: ...
 
 
 class AnswerView(Protocol):

@@ -41,6 +41,8 @@ class StoredFile:
     openai_file_id: str
     permalink: str | None = None
     """Where people open it in Slack (answers cite documents with it)."""
+    uploaded_at: datetime | None = None
+    """When it was uploaded to OpenAI (the upload expires a set time after that)."""
 
 
 @dataclass(frozen=True)
@@ -201,3 +203,49 @@ class UsageTotals:
     """What is known: turns without a price add nothing."""
     unknown: int = 0
     """Turns whose tokens or cost are not (fully) known."""
+
+
+RemoteKind = Literal["conversation", "container", "vector_store", "file"]
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """Something stored at OpenAI on a thread's behalf, to be deleted by the retention job."""
+
+    kind: RemoteKind
+    object_id: str
+
+
+@dataclass(frozen=True)
+class ExpiredThread:
+    """A thread whose data is due for deletion."""
+
+    id: int
+    key: ThreadKey
+    last_active: datetime
+    """`threads.updated_at`: its last question (or the bot's last work in it)."""
+    removed_at: datetime | None = None
+    """When its workspace removed the app (it was started before): due whatever its age."""
+
+    @property
+    def retired(self) -> bool:
+        return self.removed_at is not None
+
+
+@dataclass(frozen=True)
+class PurgedThread:
+    """A thread deleted (or, in a dry run, to be deleted) and the OpenAI objects it left."""
+
+    key: ThreadKey
+    last_active: datetime
+    objects: tuple[RemoteObject, ...]
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class PendingDeletion:
+    """An OpenAI object queued for deletion (its local records are already gone)."""
+
+    id: int
+    team_id: str
+    object: RemoteObject

@@ -1,16 +1,22 @@
 """What the core needs from the store: small Protocols the `store` package satisfies.
 
 The turn queue, thread state and files, artifacts and feedback, channel switches and the
-action log; `store.Store` is plugged in by the composition root.
+action log, and what the retention job deletes; `store.Store` is plugged in by the
+composition root.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
 from bot.core.records import (
     Artifact,
+    ExpiredThread,
+    PendingDeletion,
+    PurgedThread,
+    RemoteObject,
     StagedReply,
     StoredFile,
     StoredTurn,
@@ -55,6 +61,21 @@ class Threads(Protocol):
         openai_file_id: str,
         permalink: str | None = None,
     ) -> StoredFile: ...
+
+    async def replace_upload(
+        self,
+        team_id: str,
+        *,
+        slack_file_id: str,
+        name: str,
+        mimetype: str,
+        size: int,
+        sha256: str,
+        openai_file_id: str,
+        permalink: str | None = None,
+    ) -> StoredFile:
+        """A new upload of a file whose earlier upload expired at OpenAI."""
+        ...
 
     async def attach_file(self, thread_id: int, file_id: int) -> None: ...
 
@@ -146,6 +167,8 @@ class Retired(Protocol):
 
     async def retired(self) -> list[str]: ...
 
+    async def retired_since(self) -> dict[str, datetime]: ...
+
     async def forget(self, team_id: str) -> None: ...
 
 
@@ -183,6 +206,43 @@ class UsageLog(Protocol):
     async def claim_notice(self, team_id: str, budget: str, subject: str, period: datetime) -> bool:
         """True the first time a budget's near-the-limit notice is claimed for this period."""
         ...
+
+
+class Retention(Protocol):
+    """Local deletion of expired data (see `store.retention.RetentionStore`)."""
+
+    async def expired(
+        self, *, cutoff: datetime, removed: Mapping[str, datetime], limit: int
+    ) -> list[ExpiredThread]: ...
+
+    async def purge(self, thread: ExpiredThread, *, cutoff: datetime) -> PurgedThread | None: ...
+
+    async def plan(
+        self, candidates: Sequence[ExpiredThread], *, cutoff: datetime
+    ) -> list[PurgedThread]: ...
+
+    async def orphan_files(
+        self,
+        *,
+        cutoff: datetime,
+        removed: Mapping[str, datetime],
+        limit: int,
+        dry_run: bool = False,
+    ) -> list[tuple[str, RemoteObject]]: ...
+
+    async def finish_workspace(self, team_id: str, *, removed_at: datetime) -> bool: ...
+
+    async def sweep_actions(self, *, cutoff: datetime) -> int: ...
+
+
+class Deletions(Protocol):
+    """OpenAI objects waiting to be deleted (see `store.deletions.DeletionQueue`)."""
+
+    async def claim(self, owner: str, *, limit: int, lease_s: float) -> list[PendingDeletion]: ...
+
+    async def done(self, ids: Sequence[int]) -> None: ...
+
+    async def pending(self, *, limit: int) -> list[PendingDeletion]: ...
 
 
 class Store(Protocol):

@@ -9,10 +9,11 @@ asked as soon as what it needs exists:
     the conversation: the thread's, or a new one (bound once the files are in)      exist
 
 Files are checked (type, size) before anything is downloaded or created, and uploaded to
-OpenAI once per workspace and Slack file. The thread's container is used without asking
-whether it is still alive: an expired one shows up as a refused placement here, or as a
-refused or failed response, and `renew` then replaces it and places every file of the
-thread again. The paths always come from the API.
+OpenAI once per workspace and Slack file — again only when that upload expired at OpenAI
+(`bot.core.uploads`; a file that cannot be brought back is left out). The thread's
+container is used without asking whether it is still alive: an expired one shows up as a
+refused placement here, or as a refused or failed response, and `renew` then replaces it
+and places every file of the thread again. The paths always come from the API.
 """
 
 from __future__ import annotations
@@ -21,24 +22,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from bot.core.events import StepStatus
-from bot.core.files import (
-    FileKind,
-    RelayedFile,
-    check,
-    kind_of,
-    safe_name,
-    stored_kind,
-    unique_files,
-)
+from bot.core.files import FileKind, check, kind_of, stored_kind, unique_files
 from bot.core.placements import Container, Placements
 from bot.core.ports import Engine
 from bot.core.records import StoredFile, ThreadFile, ThreadState
 from bot.core.storage import Store
 from bot.core.tasks import run_all, task_group
 from bot.core.turns import SlackFile, ThreadKey
+from bot.core.uploads import Relay, UploadLifetime, Uploads
 from bot.errors import FileError
 
 logger = logging.getLogger(__name__)
@@ -46,12 +39,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[SlackFile, StepStatus], Awaitable[None]]
 """Told when a file starts being read (`in_progress`) and when it is in (`complete`)."""
 Created = Callable[[str], None]  # told each new container's id (a session OpenAI bills)
-
-
-class Relay(Protocol):
-    async def complete(self, file: SlackFile) -> SlackFile: ...
-
-    async def relay(self, file: SlackFile) -> RelayedFile: ...
 
 
 @dataclass(frozen=True)
@@ -95,11 +82,21 @@ class Workspace:
 class WorkspaceBuilder:
     """Gets a thread's files, conversation and container ready for a turn."""
 
-    def __init__(self, *, store: Store, engine: Engine, relay: Relay, max_file_bytes: int):
+    def __init__(
+        self,
+        *,
+        store: Store,
+        engine: Engine,
+        relay: Relay,
+        max_file_bytes: int,
+        uploads: UploadLifetime | None = None,
+    ):
         self._store = store
         self._engine = engine
         self._relay = relay
         self._max_bytes = max_file_bytes
+        self._lifetime = uploads or UploadLifetime()
+        self._uploads = Uploads(store=store, relay=relay, lifetime=self._lifetime, engine=engine)
 
     async def open(
         self,
@@ -120,7 +117,8 @@ class WorkspaceBuilder:
         own = await run_all([self._relay.complete(f) for f in unique_files(files)])
         for file in own:
             check(file, max_bytes=self._max_bytes)
-        known = await self._store.threads.thread_files(thread.id)
+        read = await self._store.threads.thread_files(thread.id)
+        known, renewed = await self._uploads.renew(thread.key, read)
         # Outside the group: should a file fail, the container being made is still kept
         # (bound to the thread for its next turn) rather than lost mid-request.
         container = asyncio.create_task(
@@ -146,8 +144,8 @@ class WorkspaceBuilder:
         if placing is not None and placing.expired:
             logger.info("container %s of %s expired; a new one", thread.container_id, thread.key)
             return await self.renew(thread, new_slack_ids=new_ids, created=created)
-        # Nothing brought or placed: the thread's files are as they were read.
-        same = not brought.result() and not (placing and placing.placed)
+        # Nothing brought, renewed or placed: the thread's files are as they were read.
+        same = not brought.result() and not renewed and not (placing and placing.placed)
         return await self._workspace(
             thread.id, conversation_id, container.result(), new_ids, known if same else None
         )
@@ -158,7 +156,9 @@ class WorkspaceBuilder:
         """A new container for the thread (its last one expired), every file placed again."""
         thread = await self._store.threads.get(thread.id)  # what this turn bound so far
         assert thread.conversation_id is not None, "renewing a workspace that was never opened"
-        known = await self._store.threads.thread_files(thread.id)
+        known, _ = await self._uploads.renew(
+            thread.key, await self._store.threads.thread_files(thread.id)
+        )
         async with task_group() as group:
             container = group.create_task(self._container(thread, new=True, created=created))
             placing = Placements(self._engine, group, container, known)
@@ -222,7 +222,7 @@ class WorkspaceBuilder:
         self, key: ThreadKey, file: SlackFile, progress: Progress, placing: Placements | None
     ) -> StoredFile:
         await progress(file, "in_progress")
-        stored = await self._store_file(key, file)
+        stored = await self._uploads.stored(key, file)
         await progress(file, "complete")
         if placing is not None:
             placing.place(stored)
@@ -259,22 +259,6 @@ class WorkspaceBuilder:
 
         return [item for item in await run_all([bring(f) for f in wanted]) if item is not None]
 
-    async def _store_file(self, key: ThreadKey, file: SlackFile) -> StoredFile:
-        known = await self._store.threads.find_file(key.team_id, file.id)
-        if known is not None:
-            return known  # never uploaded twice
-        relayed = await self._relay.relay(file)
-        return await self._store.threads.save_file(
-            key.team_id,
-            slack_file_id=file.id,
-            name=safe_name(file.name),  # the model sees it, the container makes a path of it
-            mimetype=file.mimetype,
-            size=relayed.size,
-            sha256=relayed.sha256,
-            openai_file_id=relayed.openai_file_id,
-            permalink=file.permalink,
-        )
-
     async def _workspace(
         self,
         thread_id: int,
@@ -285,6 +269,12 @@ class WorkspaceBuilder:
     ) -> Workspace:
         if known is None:
             known = await self._store.threads.thread_files(thread_id)
+        here = [
+            tf
+            for tf in known  # an upload OpenAI no longer has is usable only where it was placed
+            if not self._lifetime.expired(tf.file)
+            or (tf.container_id == container.id and tf.container_path)
+        ]
         files = tuple(
             WorkspaceFile(
                 name=tf.file.name,
@@ -295,6 +285,6 @@ class WorkspaceBuilder:
                 new=tf.file.slack_file_id in new_ids,
                 slack_file_id=tf.file.slack_file_id,
             )
-            for tf in known
+            for tf in here
         )
         return Workspace(conversation_id, container.id, files, container.restarted, container.new)

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import timedelta
 from typing import IO, Any
 
 import httpx2
@@ -23,6 +24,7 @@ from openai import AsyncOpenAI
 from bot.core.events import EngineEvent, Indexed, ModelRequest, OutputFile, Placement
 from bot.core.ports import ByteSink
 from bot.core.turns import ThreadKey
+from bot.engine.deletion import Deletions
 from bot.engine.failures import from_exception, retry_after_seconds
 from bot.engine.requests import answered_dangling_call, request_params
 from bot.engine.stream import StreamState, read_stream, sse_batches
@@ -31,14 +33,27 @@ from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, St
 logger = logging.getLogger(__name__)
 
 CONTAINER_IDLE_MINUTES = 20
-VECTOR_STORE_IDLE_DAYS = 30
+# The Files API's `expires_after.seconds` range and the vector stores' `expires_after.days`
+# range (specs/openai-openapi.yml FileExpirationAfter, VectorStoreExpirationAfter).
+FILE_TTL_MIN_S, FILE_TTL_MAX_S = 3_600, 30 * 86_400
+VECTOR_STORE_MAX_DAYS = 365
 INDEX_WAIT_S = 120.0
 SERVER_ERROR_RETRIES = 3  # after 1 s, 2 s, 4 s unless the server says otherwise
 SERVER_ERROR_MAX_DELAY_S = 10.0
 
 
-class OpenAIEngine:
-    """Talks to OpenAI on behalf of the service; raises `EngineError`s, never SDK errors."""
+def upload_lifetime(retention_days: int) -> timedelta:
+    """How long an uploaded file lives at OpenAI: the retention, at most the API's 30 days."""
+    seconds = min(max(retention_days * 86_400, FILE_TTL_MIN_S), FILE_TTL_MAX_S)
+    return timedelta(seconds=seconds)
+
+
+class OpenAIEngine(Deletions):
+    """Talks to OpenAI on behalf of the service; raises `EngineError`s, never SDK errors.
+
+    Uploads expire `upload_lifetime(retention_days)` after they were made; vector stores
+    after `retention_days` idle days (at most 365): whatever the retention job misses
+    (a crash between creating an object and recording it) OpenAI deletes by itself."""
 
     def __init__(
         self,
@@ -47,8 +62,19 @@ class OpenAIEngine:
         model: str,
         rate_limit_budget_s: float = 60.0,
         idle_timeout_s: float = 300.0,
+        retention_days: int = 30,
     ) -> None:
         self._client = client
+        self.upload_lifetime = upload_lifetime(retention_days)
+        if retention_days * 86_400 > FILE_TTL_MAX_S:
+            logger.info(
+                "uploads to OpenAI expire after %d days, the longest the Files API allows "
+                "(ANALYST_RETENTION_DAYS is %d): a thread used for longer uploads its files "
+                "again from Slack",
+                FILE_TTL_MAX_S // 86_400,
+                retention_days,
+            )
+        self._vector_store_days = max(1, min(retention_days, VECTOR_STORE_MAX_DAYS))
         # No blind retries (no idempotency key); the read timeout is the stream's idle limit,
         # enforced by the socket layer instead of a timer per event.
         self._create_client = client.with_options(
@@ -61,10 +87,14 @@ class OpenAIEngine:
     # Files and containers ---------------------------------------------------------------
 
     async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str:
-        """Upload a user file (purpose `user_data`); returns the `file-…` id."""
+        """Upload a user file (purpose `user_data`, expiring after `upload_lifetime`);
+        returns the `file-…` id."""
+        seconds = int(self.upload_lifetime.total_seconds())
         try:
             created = await self._client.files.create(
-                file=(name, data, mimetype or "application/octet-stream"), purpose="user_data"
+                file=(name, data, mimetype or "application/octet-stream"),
+                purpose="user_data",
+                expires_after={"anchor": "created_at", "seconds": seconds},
             )
         except openai.APIError as error:
             raise from_exception(error) from error
@@ -101,11 +131,13 @@ class OpenAIEngine:
         return Placement(container_file_id=placed.id, path=placed.path)
 
     async def new_vector_store(self, key: ThreadKey) -> str:
-        """A vector store for a thread's documents (it expires after a long idle spell)."""
+        """A vector store for a thread's documents (it expires after the retention's idle
+        days, like its thread)."""
+        days = self._vector_store_days
         try:
             store = await self._client.vector_stores.create(
                 name=f"slack-analyst {key}",
-                expires_after={"anchor": "last_active_at", "days": VECTOR_STORE_IDLE_DAYS},
+                expires_after={"anchor": "last_active_at", "days": days},
                 metadata={"slack_team": key.team_id, "slack_channel": key.channel_id},
             )
         except openai.APIError as error:

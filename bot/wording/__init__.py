@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.wording.access import *  # noqa: F403
 from bot.wording.answers import *  # noqa: F403
 from bot.wording.channel import *  # noqa: F403
+from bot.wording.cleanup import *  # noqa: F403
 from bot.wording.costs import *  # noqa: F403
 from bot.wording.drops import *  # noqa: F403
 from bot.wording.exports import *  # noqa: F403

@@ -8,7 +8,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from store.schema import metadata
+from store.columns import metadata
 
 connection: Connection | None = context.config.attributes.get("connection")
 if connection is None:

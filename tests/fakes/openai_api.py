@@ -58,7 +58,10 @@ class FakeOpenAI:
 
     Containers expire after ``container_idle_expiry`` seconds without use (or after
     ``expires_after.minutes`` when the create request sets it); any container operation and
-    any response using the container counts as use. Move time with ``advance_clock``.
+    any response using the container counts as use. Files with ``expires_after`` are deleted
+    when it passes (then 404 "No such File object" like any deleted file); vector stores
+    with ``expires_after.days`` expire after that many idle days. Deleted conversations,
+    containers, files and vector stores answer 404. Move time with ``advance_clock``.
 
     ``latency`` (also settable later: ``fake.latency.files = 0.4``) makes each endpoint
     family take that long to answer; none by default.
@@ -180,6 +183,8 @@ class FakeOpenAI:
 
     @property
     def files(self) -> dict[str, StoredFile]:
+        """Uploaded files OpenAI still has (not deleted, not past their ``expires_at``)."""
+        self._state.expire_files()
         return self._state.files
 
     @property

@@ -163,9 +163,27 @@ class VectorStore:
     """File id -> (when indexing ends, whether it succeeds)."""
     expired: bool = False
     """It passed its ``expires_after`` idle days: requests naming it are refused."""
+    expires_days: int | None = None
+    """``expires_after.days`` (anchor ``last_active_at``); None: it never expires."""
+    last_active: float = 0.0
+    """Fake-clock time of its last use (created, a file added, searched)."""
+
+    def touch(self, now: float) -> None:
+        if not self.expired:
+            self.last_active = now
+
+    def refresh_expiry(self, now: float) -> None:
+        if self.expires_days is not None and now - self.last_active >= self.expires_days * 86_400:
+            self.expired = True
 
     def to_json(self) -> dict[str, Any]:
         statuses = [item["status"] for item in self.files.values()]
+        expiry: dict[str, Any] = {"expires_at": None}
+        if self.expires_days is not None:
+            expiry = {
+                "expires_after": {"anchor": "last_active_at", "days": self.expires_days},
+                "expires_at": int(self.last_active) + self.expires_days * 86_400,
+            }
         return {
             "id": self.id,
             "object": "vector_store",
@@ -180,8 +198,8 @@ class VectorStore:
                 "total": len(statuses),
             },
             "status": "expired" if self.expired else "completed",
-            "expires_at": None,
-            "last_active_at": self.created_at,
+            **expiry,
+            "last_active_at": int(self.last_active) or self.created_at,
             "metadata": self.metadata or {},
         }
 

@@ -123,6 +123,7 @@ class ResourceRoutes:
 
     async def list_files(self, request: web.Request) -> web.Response:
         purpose = request.query.get("purpose")
+        self.state.expire_files()
         files = [f.to_json() for f in self.state.files.values() if purpose in (None, f.purpose)]
         return json_ok(paginate(files, request.query, default_limit=10000))
 
@@ -269,7 +270,9 @@ class ResourceRoutes:
         store_id = request.match_info["vector_store_id"]
         if store_id not in self.state.vector_stores:
             raise ApiError(404, f"No vector store found with id '{store_id}'.")
-        return self.state.vector_stores[store_id]
+        store = self.state.vector_stores[store_id]
+        store.refresh_expiry(self.state.clock.now())
+        return store
 
     async def create_vector_store(self, request: web.Request) -> web.Response:
         body = incoming(request).json or {}
@@ -278,6 +281,8 @@ class ResourceRoutes:
             name=body.get("name") or "",
             created_at=self.state.clock.seconds(),
             metadata=body.get("metadata"),
+            expires_days=(body.get("expires_after") or {}).get("days"),
+            last_active=self.state.clock.now(),
         )
         for file_id in body.get("file_ids") or []:
             self.state.add_vector_store_file(store, file_id)
@@ -295,6 +300,7 @@ class ResourceRoutes:
     async def create_vector_store_file(self, request: web.Request) -> web.Response:
         store = self._vector_store(request)
         check_vector_store(self.state, store.id)
+        store.touch(self.state.clock.now())
         return json_ok(self.state.add_vector_store_file(store, incoming(request).json["file_id"]))
 
     async def list_vector_store_files(self, request: web.Request) -> web.Response:

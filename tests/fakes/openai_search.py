@@ -46,8 +46,10 @@ def check_vector_store(state: OpenAIState, store_id: str, *, param: str | None =
     store = state.vector_stores.get(store_id)
     if store is None:
         raise ApiError(400, f"Vector store with id '{store_id}' not found.", param=param)
+    store.refresh_expiry(state.clock.now())
     if store.expired:
         raise ApiError(400, f"Vector store {store_id} is expired.", param=param)
+    store.touch(state.clock.now())  # a search or a file added is activity
 
 
 async def search_events(

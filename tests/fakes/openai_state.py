@@ -72,6 +72,12 @@ def not_found(kind: str, object_id: str, param: str | None = None) -> ApiError:
     return ApiError(404, f"No {kind} found with id '{object_id}'.", param=param)
 
 
+def file_not_found(file_id: str, param: str | None = None) -> ApiError:
+    """The Files API's 404 (a deleted or expired file, or none by that id): "No such File
+    object: file-…" with ``param: "id"`` (Azure's documented sample; the OpenAI SDKs' tests)."""
+    return ApiError(404, f"No such File object: {file_id}", param=param or "id")
+
+
 def container_expired(param: str | None = None) -> ApiError:
     return ApiError(400, CONTAINER_EXPIRED_MESSAGE, param=param, code=CONTAINER_EXPIRED_CODE)
 
@@ -175,10 +181,19 @@ class OpenAIState:
         return stored
 
     def file(self, file_id: str, param: str | None = None) -> StoredFile:
+        self.expire_files()
         stored = self.files.get(file_id)
         if stored is None:
-            raise not_found("file", file_id, param)
+            raise file_not_found(file_id, param)
         return stored
+
+    def expire_files(self) -> None:
+        """Files past their ``expires_at`` are deleted, as the service does (the content
+        placed in containers earlier stays there: those are copies)."""
+        now = self.clock.seconds()
+        for stored in list(self.files.values()):
+            if stored.expires_at is not None and stored.expires_at <= now:
+                del self.files[stored.id]
 
     # -- containers ----------------------------------------------------------------------
 
@@ -238,6 +253,9 @@ class OpenAIState:
         now = self.clock.now()
         for container in self.containers.values():
             container.refresh_expiry(now)
+        for store in self.vector_stores.values():
+            store.refresh_expiry(now)
+        self.expire_files()
 
     def add_container_file(
         self, container: Container, *, path: str, source: str, blob: Blob, file_id: str = ""

@@ -3,7 +3,7 @@ file-search calls, estimated cost), without a foreign key so that the figures ou
 turns; and the budgets' near-the-limit notices already given.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008_retention
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
