@@ -1,5 +1,6 @@
 """Durable state: threads, files, the turn queue, the outbox of final replies, artifacts,
-feedback, channel settings, workspaces whose data is to be deleted.
+feedback, channel settings, workspaces whose data is to be deleted, the app's installations
+per workspace (OAuth).
 
 SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
 """
@@ -17,6 +18,7 @@ from store.actions import ActionLog
 from store.artifacts import ArtifactStore
 from store.channels import ChannelSettings
 from store.database import Database, open_database
+from store.installations import Installations
 from store.replies import ReplyLog
 from store.threads import ThreadStore
 from store.turns import TurnQueue
@@ -36,6 +38,7 @@ class Store:
         self.channels = ChannelSettings(db)
         self.actions = ActionLog(db)
         self.retired = RetiredWorkspaces(db)
+        self.installations = Installations(db)
 
     async def ping(self) -> str:
         """`"ok"` when the database answers, else the error's type (never raises)."""

@@ -6,6 +6,8 @@ threads ─┬─< thread_files >── files        a Slack thread ↔ its Open
                     └─< replies             the outbox: final messages until Slack took them
 channel_settings                            each channel's analyst profile
 handled_actions                             button clicks already acted on
+retired_workspaces                          workspaces whose data is to be deleted
+slack_installations, oauth_states           OAuth installs per workspace, install states
 """
 
 from __future__ import annotations
@@ -238,4 +240,29 @@ retired_workspaces = Table(
     metadata,
     Column("team_id", String(32), primary_key=True),
     _now_column("retired_at"),
+)
+
+# The app's installation in each workspace (OAuth mode): one row per workspace, the latest
+# install wins. The bot token is a credential: protect the database like the env file.
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("team_name", String(200), nullable=False, server_default=""),
+    Column("enterprise_id", String(32)),
+    Column("app_id", String(32), nullable=False),
+    Column("bot_user_id", String(32), nullable=False),
+    Column("bot_id", String(32), nullable=False),
+    Column("bot_token", String(255), nullable=False),
+    Column("bot_scopes", Text, nullable=False, server_default=""),
+    Column("installer_user_id", String(32), nullable=False),
+    _now_column("installed_at"),
+)
+
+# OAuth `state` values handed to installers' browsers: each is good once, until it expires.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(200), primary_key=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )

@@ -103,6 +103,8 @@ class Turns(Protocol):
 
     async def cancel_requests(self, owner: str) -> dict[int, str]: ...
 
+    async def stop_workspace(self, team_id: str, *, by: str) -> list[int]: ...
+
 
 class Replies(Protocol):
     """The outbox of final messages (see `store.replies.ReplyLog`)."""
