@@ -16,9 +16,17 @@ from bot.profile.drop import FileDrop
 if TYPE_CHECKING:
     from handlers.actions import Controls
     from handlers.commands import AnalystDesk
+    from handlers.workspaces import Departures
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
-EVENT_TYPES = ("app_mention", "message", "app_home_opened", "agent_session_stopped")
+EVENT_TYPES = (
+    "app_mention",
+    "message",
+    "app_home_opened",
+    "agent_session_stopped",
+    "app_uninstalled",
+    "tokens_revoked",
+)
 
 
 class Intake(Protocol):
@@ -36,7 +44,7 @@ class Intake(Protocol):
         """`is_engaged`, also counting a thread whose first mention is being recorded."""
         ...
 
-    async def home_opened(self, user_id: str, channel_id: str) -> None:
+    async def home_opened(self, user_id: str, channel_id: str, *, team_id: str) -> None:
         """The user opened the app's Messages tab."""
         ...
 
@@ -50,12 +58,18 @@ class Drops(Protocol):
 
 
 def register(
-    app: AsyncApp, intake: Intake, controls: Controls, drops: Drops, analyst: AnalystDesk
+    app: AsyncApp,
+    intake: Intake,
+    controls: Controls,
+    drops: Drops,
+    analyst: AnalystDesk,
+    departures: Departures,
 ) -> None:
-    from handlers import actions, commands, home, questions, sessions
+    from handlers import actions, commands, home, questions, sessions, workspaces
 
     questions.register(app, intake, drops)
     home.register(app, intake)
     actions.register(app, controls)
     sessions.register(app, controls)
     commands.register(app, analyst)
+    workspaces.register(app, departures)

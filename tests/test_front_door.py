@@ -85,6 +85,12 @@ def _sample_event(subscription: str) -> dict:
         )
     elif subscription == "app_home_opened":
         event = slack_events.app_home_opened("U0ALICE", "D0DM")
+    elif subscription in ("app_uninstalled", "tokens_revoked"):
+        # Another workspace than the one the mention comes from: its removal stops nothing here.
+        gone = {"type": subscription}
+        if subscription == "tokens_revoked":
+            gone["tokens"] = {"oauth": [], "bot": ["UBOTGONE"]}
+        return slack_events.envelope(gone, team_id="T0GONE", bot_user_id="UBOTGONE")
     elif subscription == "agent_session_stopped":
         event = slack_events.agent_session_stopped(
             channel="C0GENERAL",
@@ -130,6 +136,8 @@ async def test_every_subscribed_event_type_is_acked_never_404(tmp_path: Path) ->
         turn = await bot.finished("1700000000.000100")
         assert turn.turn.text == "hi"
         assert await bot.turn("1700000000.000200", channel="C0OTHER") is None
+        await bot.settled()
+        assert await bot.runtime.store.retired.retired() == ["T0GONE"]
 
 
 async def test_badly_signed_events_are_refused_and_never_recorded(tmp_path: Path) -> None:

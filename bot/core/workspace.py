@@ -48,9 +48,11 @@ Progress = Callable[[SlackFile, StepStatus], Awaitable[None]]
 
 
 class Relay(Protocol):
-    async def complete(self, file: SlackFile) -> SlackFile: ...
+    """Slack files as the workspace sharing them sees them (`team_id`: its token)."""
 
-    async def relay(self, file: SlackFile) -> RelayedFile: ...
+    async def complete(self, file: SlackFile, *, team_id: str) -> SlackFile: ...
+
+    async def relay(self, file: SlackFile, *, team_id: str) -> RelayedFile: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class WorkspaceBuilder:
         ones, or those `usable` refuses, are skipped), in the thread's conversation and
         container, each made if new. Without `python` (the channel switched it off) there
         is no container: files are uploaded for the model's other tools only."""
-        own = await run_all([self._relay.complete(f) for f in unique_files(files)])
+        team = thread.key.team_id
+        own = await run_all([self._relay.complete(f, team_id=team) for f in unique_files(files)])
         for file in own:
             check(file, max_bytes=self._max_bytes)
         known = await self._store.threads.thread_files(thread.id)
@@ -239,7 +242,7 @@ class WorkspaceBuilder:
 
         async def bring(file: SlackFile) -> StoredFile | None:
             try:
-                complete = await self._relay.complete(file)
+                complete = await self._relay.complete(file, team_id=key.team_id)
                 check(complete, max_bytes=self._max_bytes)
                 if usable is not None and not usable(complete):
                     return None
@@ -254,7 +257,7 @@ class WorkspaceBuilder:
         known = await self._store.threads.find_file(key.team_id, file.id)
         if known is not None:
             return known  # never uploaded twice
-        relayed = await self._relay.relay(file)
+        relayed = await self._relay.relay(file, team_id=key.team_id)
         return await self._store.threads.save_file(
             key.team_id,
             slack_file_id=file.id,

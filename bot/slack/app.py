@@ -1,5 +1,9 @@
 """The Bolt app factory: an `AsyncApp` on the shared Slack client, with its last-resort
-error logger. The composition root registers the listeners (`handlers.register`)."""
+error logger. The composition root registers the listeners (`handlers.register`).
+
+With OAuth installs the app also has the install flow (`bot.slack.oauth`) and authorizes each
+request with the workspace's installation (`bot.slack.installs`); the client it is given
+then has no token of its own."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
+from bot.slack.installs import InstalledAuthorize, Installs
+from bot.slack.oauth import install_flow
 
 logger = logging.getLogger(__name__)
 # How much of one sender-controlled field a debug record may carry.
@@ -20,9 +26,15 @@ def build_app(
     settings: Settings,
     *,
     client: AsyncWebClient,
+    installs: Installs | None = None,
 ) -> AsyncApp:
-    """A Bolt app without listeners; building it makes no network call."""
+    """A Bolt app without listeners; building it makes no network call. `installs`: the app
+    installs through OAuth (else the client's token is the one workspace's)."""
     signing_secret = settings.slack_signing_secret
+    oauth: dict[str, Any] = {}
+    if installs is not None:
+        oauth["oauth_flow"] = install_flow(settings, client, installs)
+        oauth["authorize"] = InstalledAuthorize(installs)
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret.reveal() if signing_secret else "",
@@ -30,6 +42,7 @@ def build_app(
         request_verification_enabled=settings.mode == "http",
         process_before_response=False,
         logger=logging.getLogger("slack_bolt"),
+        **oauth,
     )
 
     @app.error

@@ -11,3 +11,4 @@ from bot.wording.answers import *  # noqa: F403
 from bot.wording.channel import *  # noqa: F403
 from bot.wording.drops import *  # noqa: F403
 from bot.wording.exports import *  # noqa: F403
+from bot.wording.installs import *  # noqa: F403
