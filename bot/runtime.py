@@ -178,7 +178,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface, channels=profiles)
         analyst = AnalystCommand(clients, session, profiles=profiles, directory=directory)
         removal = Removal(store=store, installations=installs, stop_running=service.stop_workspace)
-        app = build_app(settings, client=base, installs=installs)
+        back = store.retired.forget if installs is None else None  # OAuth: on install
+        app = build_app(settings, client=base, installs=installs, back=back)
         handlers.register(app, intake, controls, drops, analyst, removal)
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains

@@ -18,6 +18,7 @@ from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.slack.analyst_command import COMMAND
 from bot.slack.front_door import web_app
+from bot.slack.oauth import BOT_SCOPES
 from tests.bot_harness import BotUnderTest, bot_env, running_bot, wait_until
 from tests.conftest import REPO
 from tests.fakes import slack_events
@@ -70,6 +71,11 @@ def test_manifest_declares_the_analyst_command_and_its_scopes() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     # commands: /analyst; *:read: conversations.info, is the bot in the channel it configures
     assert {"commands", "channels:read", "groups:read", "mpim:read"} <= scopes
+
+
+def test_oauth_installs_ask_for_the_manifest_scopes_and_events() -> None:
+    assert set(BOT_SCOPES) == set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"app_uninstalled", "tokens_revoked"} <= set(SUBSCRIBED)
 
 
 def _sample_event(subscription: str) -> dict:

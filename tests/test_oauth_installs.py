@@ -221,3 +221,19 @@ async def test_one_workspace_mode_has_no_install_pages(tmp_path: Path) -> None:
             assert install.status == 404
         async with http.get(f"{bot.url}/slack/oauth_redirect?code=x&state=y") as redirect:
             assert redirect.status == 404
+
+
+async def test_one_workspace_mode_retires_on_removal_and_forgets_when_its_token_works(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.runtime.store.retired.retire("T0TEST")  # removed before this start
+        bot.openai.model.enqueue(ScriptedTurn(text="Hello again."))
+        first = await bot.mention("are you back?")
+        assert (await bot.finished(first.ts)).status == "done"
+        assert await bot.runtime.store.retired.retired() == []  # its token works: it is back
+
+        removal = bot.slack.uninstall()
+        assert (await bot.send(removal.app_uninstalled)).status == 200
+        await bot.settled()
+        assert await bot.runtime.store.retired.retired() == ["T0TEST"]

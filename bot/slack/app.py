@@ -8,9 +8,11 @@ then has no token of its own."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
@@ -27,9 +29,11 @@ def build_app(
     *,
     client: AsyncWebClient,
     installs: Installs | None = None,
+    back: Callable[[str], Awaitable[None]] | None = None,
 ) -> AsyncApp:
     """A Bolt app without listeners; building it makes no network call. `installs`: the app
-    installs through OAuth (else the client's token is the one workspace's)."""
+    installs through OAuth (else the client's token is the one workspace's, and `back` is
+    told that workspace once, at its first request the token authorizes)."""
     signing_secret = settings.slack_signing_secret
     oauth: dict[str, Any] = {}
     if installs is not None:
@@ -44,6 +48,8 @@ def build_app(
         logger=logging.getLogger("slack_bolt"),
         **oauth,
     )
+    if back is not None:
+        _first_authorized(app, back)
 
     @app.error
     async def log_unhandled(error: Exception, body: dict[str, Any]) -> None:
@@ -62,6 +68,23 @@ def build_app(
             )
 
     return app
+
+
+def _first_authorized(app: AsyncApp, back: Callable[[str], Awaitable[None]]) -> None:
+    """With one token, being (re)installed is being started with a token Slack accepts: the
+    first request it authorizes (auth.test found the bot) names the workspace, which is then
+    no longer retired — a reinstall before the retention job ran keeps its new data."""
+    pending = True
+
+    @app.middleware
+    async def workspace_is_back(
+        context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        nonlocal pending
+        if pending and context.bot_id and context.team_id:
+            pending = False
+            await back(context.team_id)
+        await next()
 
 
 def _clipped(value: object, limit: int = LOGGED_FIELD_CHARS) -> str | None:
