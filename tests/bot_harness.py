@@ -240,6 +240,7 @@ async def running_bot(
     openai: FakeOpenAI | None = None,
     native_stream: bool = True,
     oauth: bool = False,
+    port: int = 0,
     **env: str,
 ) -> AsyncIterator[BotUnderTest]:
     """Start fakes (unless given), the bot runtime and its HTTP server on port 0. With
@@ -258,7 +259,7 @@ async def running_bot(
         application, endpoint = web_app(
             runtime.app, health=runtime.health, signing_secret=SIGNING_SECRET
         )
-        runner = await start_http(application, port=0, host="127.0.0.1")
+        runner = await start_http(application, port=port, host="127.0.0.1")
         assert endpoint is not None
         stack.push_async_callback(endpoint.drain)
         stack.push_async_callback(runner.cleanup)

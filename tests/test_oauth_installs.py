@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from bot import wording
-from tests.bot_harness import BotUnderTest, running_bot, wait_until
+from tests.bot_harness import BotUnderTest, free_port, running_bot, wait_until
 from tests.fakes.scripted_model import ScriptedTurn
 from tests.fakes.slack_actions import removal_envelope
 from tests.fakes.slack_api import FakeSlack, Visitor
@@ -66,6 +66,18 @@ async def test_the_install_round_trip_stores_the_workspace(
         assert exchange.ok
         assert await bot.runtime.store.retired.retired() == []  # a reinstall keeps its data
         assert await bot.runtime.store.installations.find("T0TEST") is None
+
+
+async def test_a_configured_redirect_uri_is_sent_to_slack_both_times(tmp_path: Path) -> None:
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/slack/oauth_redirect"
+    async with running_bot(tmp_path, oauth=True, port=port, SLACK_REDIRECT_URI=redirect) as bot:
+        bot.slack.oauth.redirect_urls[:] = ["https://elsewhere.example/first", redirect]
+        await _install(bot, "T0TEST", "U0ALICE")
+        [visit] = bot.slack.oauth.visits
+        [exchange] = bot.slack.calls_to("oauth.v2.access")
+        assert visit.query["redirect_uri"] == redirect
+        assert exchange.args["redirect_uri"] == redirect
 
 
 async def test_forged_replayed_and_denied_installs_store_nothing(tmp_path: Path) -> None:

@@ -37,8 +37,14 @@ def build_app(
     signing_secret = settings.slack_signing_secret
     oauth: dict[str, Any] = {}
     if installs is not None:
-        oauth["oauth_flow"] = install_flow(settings, client, installs)
-        oauth["authorize"] = InstalledAuthorize(installs)
+        flow = install_flow(settings, client, installs)
+        # The flow's settings passed too, so Bolt does not build default ones (file stores
+        # under $HOME) from SLACK_CLIENT_ID/SECRET in the environment.
+        oauth = {
+            "oauth_flow": flow,
+            "oauth_settings": flow.settings,
+            "authorize": InstalledAuthorize(installs),
+        }
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret.reveal() if signing_secret else "",
