@@ -73,3 +73,19 @@ async def test_stopping_a_workspace_cancels_its_queue_and_asks_to_stop_its_runni
     other = await store.turns.find("T2", "C1", "1.1")
     assert other is not None
     assert other.status == "queued"
+
+
+async def test_turns_of_a_retired_workspace_are_not_claimed_until_it_is_back(store: Store) -> None:
+    late = Turn(key=ThreadKey("T1", "C1", "2.0"), message_ts="2.0", user_id="U1", text="late")
+    await store.retired.retire("T1")
+    await store.turns.add(late)  # recorded as the app left
+    await store.turns.add(
+        Turn(key=ThreadKey("T2", "C1", "2.0"), message_ts="2.0", user_id="U1", text="x")
+    )
+
+    claimed = await store.turns.claim("w", limit=9, lease_s=30)
+    await store.retired.forget("T1")
+    after = await store.turns.claim("w", limit=9, lease_s=30)
+
+    assert [t.turn.key.team_id for t in claimed] == ["T2"]
+    assert [t.turn.text for t in after] == ["late"]

@@ -3,7 +3,9 @@
     installation deleted, client dropped  →  later events from the workspace are ignored
     queued turns cancelled, running ones stopped (here at once, on other replicas at their
       worker's next look at the store)    →  nothing more is said or sent for it
-    workspace retired                     →  the retention job deletes its data
+    workspace retired                     →  the retention job deletes its data, and no
+                                             worker claims its turns (one recorded as the
+                                             app left included) unless it comes back
 
 Both events may arrive, in any order, and more than once: every step is idempotent. A
 reinstall before the retention job ran un-retires the workspace (`bot.slack.installs`).

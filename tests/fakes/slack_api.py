@@ -29,7 +29,11 @@ host), slack_faults, slack_events + slack_event_sender (event payloads, signed r
 slack_setup + slack_assertions (FakeSlack's set-up and assertion helpers), slack_pings;
 slack_interactions (slash commands and modals from the user's side) + slack_commands (command
 payloads, replies, response URLs) + slack_triggers (trigger ids, response URLs) + slack_views +
-slack_view_limits (views.* and modal validation) + slack_submissions (view_submission).
+slack_view_limits (views.* and modal validation) + slack_submissions (view_submission);
+slack_raw_routes (upload URL, file hosts, response URLs, the authorize page); several
+workspaces: slack_teams (which token opens which workspace) + slack_team (``FakeTeam``, the
+handle of another workspace) + slack_actions (what people do there, removing the app
+included) + slack_oauth (the OAuth v2 flow: authorize page, ``oauth.v2.access``).
 
 Run by hand: ``python -m tests.fakes.slack_api [--port N] [--token xoxb-…]``.
 """
@@ -138,6 +142,8 @@ async def _serve(port: int, token: str) -> None:
         print(f"Fake Slack Web API: {slack.base_url}", flush=True)
         print(f"Bot token:          {slack.bot_token}", flush=True)
         print(f"CDN host:           {slack.cdn_host}", flush=True)
+        print(f"OAuth client:       {slack.oauth.client_id} / {slack.oauth.client_secret}")
+        print(f"Authorize page:     {slack.url}oauth/v2/authorize", flush=True)
         print(f"Try: curl -s -X POST -H 'Authorization: Bearer {token}' {slack.base_url}auth.test")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
