@@ -90,6 +90,7 @@ async def relay(info: dict, size: int, expected_sha: str) -> None:
             session,
             tokens=_token(info["slack_token"]),
             allowed_hosts=(info["slack_host"],),
+            redirect_hosts=(info["slack_cdn_host"],),  # the fake's CDN, as Slack's
             max_bytes=512 * 1024 * 1024,
             uploader=engine,
             resolve=_no_stubs,
