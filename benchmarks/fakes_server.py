@@ -40,6 +40,7 @@ async def serve(file: Path | None, output: Path | None) -> None:
                 {
                     "slack_base_url": slack.base_url,
                     "slack_host": slack.host,
+                    "slack_cdn_host": slack.cdn_host,
                     "slack_token": slack.bot_token,
                     "openai_base_url": openai.base_url,
                     "file": shared,

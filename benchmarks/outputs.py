@@ -29,6 +29,8 @@ from benchmarks.relay import make_csv
 from bot.core.outputs import collected
 from bot.core.turns import ThreadKey
 from bot.engine import OpenAIEngine
+from bot.settings import Secret
+from bot.slack.clients import OneWorkspace
 from bot.slack.uploads import SlackUploads, Upload
 
 
@@ -75,7 +77,8 @@ async def relay(info: dict, path: Path) -> None:
                 engine, container_id=info["container_id"], since=0, citations=()
             ) as produced:
                 fetched = time.perf_counter()
-                shared = await SlackUploads(slack, session).share(
+                clients = OneWorkspace(slack, Secret(info["slack_token"]))
+                shared = await SlackUploads(clients, session).share(
                     key, [Upload(f.name, f.name, f.content, f.size) for f in produced.files]
                 )
             elapsed = time.perf_counter() - started

@@ -88,8 +88,9 @@ async def relay(info: dict, size: int, expected_sha: str) -> None:
         engine = OpenAIEngine(client, model="bench")
         relay = FileRelay(
             session,
-            token=Secret(info["slack_token"]),
+            tokens=_token(info["slack_token"]),
             allowed_hosts=(info["slack_host"],),
+            redirect_hosts=(info["slack_cdn_host"],),  # the fake's CDN, as Slack's
             max_bytes=512 * 1024 * 1024,
             uploader=engine,
             resolve=_no_stubs,
@@ -97,7 +98,7 @@ async def relay(info: dict, size: int, expected_sha: str) -> None:
         file = slack_file(info["file"])
         with PeakRss() as rss:
             started = time.perf_counter()
-            relayed = await relay.relay(file)
+            relayed = await relay.relay(file, team_id="T0TEST")
             elapsed = time.perf_counter() - started
         uploaded = await client.files.retrieve(relayed.openai_file_id)
     mb = size / 2**20
@@ -120,7 +121,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-async def _no_stubs(file):  # the benchmark file object is complete
+def _token(token: str):
+    async def tokens(team_id: str) -> Secret:
+        return Secret(token)
+
+    return tokens
+
+
+async def _no_stubs(file, *, team_id):  # the benchmark file object is complete
     return file
 
 

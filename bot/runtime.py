@@ -1,11 +1,14 @@
 """The composition root: opens every long-lived resource once, wires the parts, runs the bot.
 
-aiohttp session ─┬─ Slack client ─┬─ Bolt app + handlers ── Intake, TurnControls, drops
-                 │                ├─ SlackRenderer (per turn), SlackSurface (notices)
+aiohttp session ─┬─ SlackClients ─┬─ Bolt app + handlers ── Intake, TurnControls, drops, Removal
+                 │  (per team)    ├─ SlackRenderer (per turn), SlackSurface (notices)
                  │                └─ Slack readers ─────────┐
                  └─ FileRelay ───── OpenAIEngine ───────────┼─ Answerer ── AnalystService ── Worker
 store (SQLite/PostgreSQL) ──────────────────────────────────┘
                                      OpenAIEngine + store ── RetentionJob (hourly)
+
+`SlackClients` gives every Slack call the client of its workspace: the one client of
+`SLACK_BOT_TOKEN`, or with OAuth installs one per installed workspace (`bot.slack.clients`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from bot.core.exporting import NotebookExporter
 from bot.core.functions import visual_tools
 from bot.core.home import UsageDesk
 from bot.core.intake import Intake
+from bot.core.removal import Removal
 from bot.core.retention import RetentionJob
 from bot.core.service import AnalystService
 from bot.core.turns import Turn
@@ -45,11 +49,13 @@ from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
 from bot.slack.analyst_command import AnalystCommand
 from bot.slack.app import build_app
-from bot.slack.client import SlackApp, SlackClient, SocketMode, slack_client
+from bot.slack.client import ScheduledSlack, SlackApp, SocketMode, slack_client
+from bot.slack.clients import InstalledWorkspaces, OneWorkspace, SlackClients
 from bot.slack.delivery import SlackDelivery
 from bot.slack.downloads import FileRelay
 from bot.slack.front_door import start_http, web_app
 from bot.slack.home_tab import HomeTab
+from bot.slack.installs import Installs
 from bot.slack.reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
 from bot.slack.renderer import SlackRenderer
 from bot.slack.sessions import SessionSupport
@@ -70,7 +76,7 @@ class Runtime:
     service: AnalystService
     worker: Worker
     store: Store
-    slack: SlackClient
+    slack: SlackClients
     retention: RetentionJob
 
     async def health(self) -> dict[str, Any]:
@@ -86,7 +92,6 @@ class Runtime:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, native_stream: bool = True) -> AsyncIterator[Runtime]:
     """Open resources, wire the bot, start the worker; close everything on exit."""
-    assert settings.slack_bot_token is not None
     async with contextlib.AsyncExitStack() as stack:
         session = await stack.enter_async_context(
             aiohttp.ClientSession(
@@ -95,7 +100,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         )
         store = await stack.enter_async_context(open_store(settings.database_url))
         openai_client = await stack.enter_async_context(open_client(settings))
-        slack = slack_client(settings, session)
+        base = slack_client(settings, session)  # OAuth: no token (the install flow's)
+        clients, installs = _slack_clients(settings, session, store, base)
         engine = OpenAIEngine(
             openai_client,
             model=settings.model,
@@ -103,26 +109,26 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             idle_timeout_s=settings.stream_idle_timeout_s,
             retention_days=settings.retention_days,
         )
-        directory = SlackDirectory(slack)
+        directory = SlackDirectory(clients)
         relay = FileRelay(
             session,
-            token=settings.slack_bot_token,
+            tokens=clients.token,
             allowed_hosts=settings.slack_file_hosts,
             redirect_hosts=settings.slack_file_redirect_hosts,
             max_bytes=settings.max_file_bytes,
             uploader=engine,
-            resolve=SlackFileResolver(slack),
+            resolve=SlackFileResolver(clients),
         )
-        history = SlackThreadHistory(slack, directory)
+        history = SlackThreadHistory(clients, directory)
         sessions = SessionSupport()
         stack.push_async_callback(sessions.drain)  # after the worker drained its turns
-        uploads = SlackUploads(slack, session)
-        surface = SlackSurface(slack, sessions, uploads)
-        delivery = SlackDelivery(slack, store.replies, sessions)
+        uploads = SlackUploads(clients, session)
+        surface = SlackSurface(clients, sessions, uploads)
+        delivery = SlackDelivery(clients, store.replies, sessions)
 
         def renderer(turn: Turn, turn_id: int) -> SlackRenderer:
             return SlackRenderer(
-                slack,
+                clients.for_team(turn.key.team_id),
                 uploads=uploads,
                 delivery=delivery,
                 sessions=sessions,
@@ -196,21 +202,39 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             exporter=exporter,
         )
         drops = FileDropProfiler(store=store, fetcher=relay, poster=surface, channels=profiles)
-        analyst = AnalystCommand(slack, session, profiles=profiles, directory=directory)
+        analyst = AnalystCommand(clients, session, profiles=profiles, directory=directory)
         desk = UsageDesk(
             usage=store.usage,
             budgets=settings.budgets,
             directory=directory,
             admins=settings.admins,
         )
-        app = build_app(settings, client=slack)
+        removal = Removal(store=store, installations=installs, stop_running=service.stop_workspace)
+        back = store.retired.returned if installs is None else None  # OAuth: on install
+        app = build_app(settings, client=base, installs=installs, back=back)
         gate = Gate(settings.access, store=store, notices=surface)
-        handlers.register(app, intake, controls, drops, analyst, gate, HomeTab(slack, desk))
+        handlers.register(
+            app, intake, controls, drops, analyst, gate, HomeTab(clients, desk), removal
+        )
         await stack.enter_async_context(worker.started(grace_s=settings.shutdown_grace_s))
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         retention = retention_job(settings, store, engine, owner=owner)
         await stack.enter_async_context(retention.started(interval_s=settings.retention_interval_s))
-        yield Runtime(settings, app, intake, service, worker, store, slack, retention)
+        yield Runtime(settings, app, intake, service, worker, store, clients, retention)
+
+
+def _slack_clients(
+    settings: Settings, session: aiohttp.ClientSession, store: Store, base: ScheduledSlack
+) -> tuple[SlackClients, Installs | None]:
+    """The one workspace's client (`SLACK_BOT_TOKEN`), or a client per installed workspace
+    and where installs are recorded (OAuth)."""
+    if not settings.oauth:
+        return OneWorkspace(base, _present(settings.slack_bot_token)), None
+    clients = InstalledWorkspaces(
+        store.installations,
+        lambda credentials: slack_client(settings, session, credentials=credentials),
+    )
+    return clients, Installs(store.installations, clients, store.retired)
 
 
 async def serve(settings: Settings) -> None:

@@ -11,11 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urljoin
 
 from bot.core.access import DM_CHANNELS, AccessPolicy
 from bot.core.records import ChannelProfile
 from bot.core.usage import Budgets, PriceTable
 from bot.env_reader import EnvReader, Secret, is_loopback
+from bot.install_mode import SlackAccess
 from bot.prices import default_prices, load_prices
 from bot.profiles_file import load_profiles
 
@@ -58,7 +60,14 @@ class Settings:
     mode: Mode = "http"
     """`socket` when `SLACK_APP_TOKEN` is set, `http` otherwise; `terminal` for `ask`."""
     slack_bot_token: Secret | None = None
-    """`SLACK_BOT_TOKEN` (xoxb-…); required except in terminal mode."""
+    """`SLACK_BOT_TOKEN` (xoxb-…): one workspace. Without it, OAuth installs (below)."""
+    slack_client_id: str | None = None
+    """`SLACK_CLIENT_ID`: with the secret (and no bot token), installs through OAuth."""
+    slack_client_secret: Secret | None = None
+    """`SLACK_CLIENT_SECRET`."""
+    slack_redirect_uri: str | None = None
+    """`SLACK_REDIRECT_URI`: the public https://…/slack/oauth_redirect (else the app's first
+    configured Redirect URL, which Slack uses when the install link names none)."""
     slack_app_token: Secret | None = None
     """`SLACK_APP_TOKEN` (xapp-…); selects Socket Mode."""
     slack_signing_secret: Secret | None = None
@@ -126,6 +135,16 @@ class Settings:
     def max_file_bytes(self) -> int:
         return self.max_file_mb * 1024 * 1024
 
+    @property
+    def oauth(self) -> bool:
+        """Installs in many workspaces through OAuth (no `SLACK_BOT_TOKEN`)."""
+        return self.slack_client_id is not None
+
+    @property
+    def slack_authorize_url(self) -> str:
+        """Slack's install page, next to its Web API (`https://slack.com/oauth/v2/authorize`)."""
+        return urljoin(self.slack_api_url, "/oauth/v2/authorize")
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, terminal: bool = False) -> Settings:
         """Build settings from `env`, or raise one `ConfigError` listing every problem."""
@@ -163,10 +182,7 @@ class Settings:
         if terminal:
             reader.raise_if_problems()
             return cls(openai_api_key=_present(openai_key), mode="terminal", **vars(common))
-        bot_token = reader.secret("SLACK_BOT_TOKEN", required=True, prefix="xoxb-")
-        app_token = reader.secret("SLACK_APP_TOKEN", prefix="xapp-")
-        signing_secret = reader.secret("SLACK_SIGNING_SECRET")
-        _check_slack_mode(reader, app_token=app_token, signing_secret=signing_secret)
+        slack = SlackAccess.read(reader)
         port = reader.number("PORT", int, 3000, low=0, high=65_535)
         api_url = _with_slash(reader.url("SLACK_API_URL") or DEFAULT_SLACK_API_URL)
         hosts = reader.hosts("SLACK_FILE_HOSTS", DEFAULT_FILE_HOSTS)
@@ -184,10 +200,13 @@ class Settings:
         reader.raise_if_problems()
         return cls(
             openai_api_key=_present(openai_key),
-            mode="socket" if app_token is not None else "http",
-            slack_bot_token=bot_token,
-            slack_app_token=app_token,
-            slack_signing_secret=signing_secret,
+            mode="socket" if slack.app_token is not None else "http",
+            slack_bot_token=slack.bot_token,
+            slack_client_id=slack.client_id,
+            slack_client_secret=slack.client_secret,
+            slack_redirect_uri=slack.redirect_uri,
+            slack_app_token=slack.app_token,
+            slack_signing_secret=slack.signing_secret,
             port=port,
             slack_api_url=api_url,
             slack_file_hosts=hosts,
@@ -221,21 +240,6 @@ class _Common:
     retention_interval_s: float
     log_level: str
     prices: PriceTable
-
-
-def _check_slack_mode(
-    reader: EnvReader, *, app_token: Secret | None, signing_secret: Secret | None
-) -> None:
-    if app_token is None and signing_secret is None:
-        reader.problem(
-            "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: set SLACK_APP_TOKEN (xapp-…) for Socket "
-            "Mode, or SLACK_SIGNING_SECRET for HTTP mode (POST /slack/events)"
-        )
-    if reader.text("SLACK_CLIENT_ID") and reader.text("SLACK_CLIENT_SECRET"):
-        reader.problem(
-            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: multi-workspace OAuth is not supported yet, "
-            "and with both set Bolt would ignore SLACK_BOT_TOKEN; unset them"
-        )
 
 
 def _access(reader: EnvReader) -> AccessPolicy:

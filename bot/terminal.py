@@ -144,10 +144,10 @@ class LocalFiles:
         self._uploader = uploader
         self._max_bytes = max_bytes
 
-    async def complete(self, file: SlackFile) -> SlackFile:
+    async def complete(self, file: SlackFile, *, team_id: str) -> SlackFile:
         return file
 
-    async def relay(self, file: SlackFile) -> RelayedFile:
+    async def relay(self, file: SlackFile, *, team_id: str) -> RelayedFile:
         kind = check(file, max_bytes=self._max_bytes)
         path = Path(file.download_url or "")
         digest, size = await asyncio.to_thread(_sha256, path)
@@ -187,7 +187,7 @@ def local_file(path: str) -> SlackFile:
 
 
 class _Nobody:
-    async def user(self, user_id: str) -> UserInfo:
+    async def user(self, user_id: str, *, team_id: str) -> UserInfo:
         return UserInfo(user_id, getpass.getuser(), time.strftime("%Z"))
 
     async def earlier(self, key: ThreadKey, *, before_ts: str, limit: int) -> list[PriorMessage]:

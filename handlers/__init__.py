@@ -18,9 +18,17 @@ if TYPE_CHECKING:
     from handlers.actions import Controls
     from handlers.commands import AnalystDesk
     from handlers.home import Home
+    from handlers.workspaces import Departures
 
 # Events API types with a listener. `message` covers message.channels/.groups/.im/.mpim.
-EVENT_TYPES = ("app_mention", "message", "app_home_opened", "agent_session_stopped")
+EVENT_TYPES = (
+    "app_mention",
+    "message",
+    "app_home_opened",
+    "agent_session_stopped",
+    "app_uninstalled",
+    "tokens_revoked",
+)
 
 
 class Intake(Protocol):
@@ -38,7 +46,7 @@ class Intake(Protocol):
         """`is_engaged`, also counting a thread whose first mention is being recorded."""
         ...
 
-    async def home_opened(self, user_id: str, channel_id: str) -> None:
+    async def home_opened(self, user_id: str, channel_id: str, *, team_id: str) -> None:
         """The user opened the app's Messages tab."""
         ...
 
@@ -71,11 +79,13 @@ def register(
     analyst: AnalystDesk,
     gate: Gate,
     home_tab: Home,
+    departures: Departures,
 ) -> None:
-    from handlers import actions, commands, home, questions, sessions
+    from handlers import actions, commands, home, questions, sessions, workspaces
 
     questions.register(app, intake, drops, gate)
     home.register(app, intake, home_tab)
     actions.register(app, controls, gate)
     sessions.register(app, controls)
     commands.register(app, analyst, gate)
+    workspaces.register(app, departures)

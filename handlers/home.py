@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack.payloads import team_of
 from handlers import Intake
 
 
@@ -18,8 +19,10 @@ class Home(Protocol):
 
 def register(app: AsyncApp, intake: Intake, home: Home) -> None:
     @app.event("app_home_opened")
-    async def on_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def on_home_opened(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         if event.get("tab") == "messages" and event.get("channel"):
-            await intake.home_opened(str(event["user"]), str(event["channel"]))
+            await intake.home_opened(
+                str(event["user"]), str(event["channel"]), team_id=team_of(body, context)
+            )
         elif event.get("tab") == "home" and event.get("user"):
-            await home.opened(str(body.get("team_id") or ""), str(event["user"]))
+            await home.opened(team_of(body, context), str(event["user"]))

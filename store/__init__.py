@@ -1,7 +1,7 @@
 """Durable state: threads, files, the turn queue, the outbox of final replies, artifacts,
-feedback, channel settings, workspaces whose data is to be deleted, what turns cost, and
-what the retention job deletes (idle threads, and their OpenAI objects until OpenAI deleted
-them).
+feedback, channel settings, workspaces whose data is to be deleted, what turns cost, what
+the retention job deletes (idle threads, and their OpenAI objects until OpenAI deleted
+them), the app's installations per workspace (OAuth).
 
 SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
 """
@@ -20,6 +20,7 @@ from store.artifacts import ArtifactStore
 from store.channels import ChannelSettings
 from store.database import Database, open_database
 from store.deletions import DeletionQueue
+from store.installations import Installations
 from store.replies import ReplyLog
 from store.retention import RetentionStore
 from store.threads import ThreadStore
@@ -44,6 +45,7 @@ class Store:
         self.usage = UsageLog(db)
         self.retention = RetentionStore(db)
         self.deletions = DeletionQueue(db)
+        self.installations = Installations(db)
 
     async def ping(self) -> str:
         """`"ok"` when the database answers, else the error's type (never raises)."""

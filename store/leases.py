@@ -122,3 +122,23 @@ class TurnLeases:
         )
         async with self._db.read() as conn:
             return {row.id: row.cancelled_by for row in (await conn.execute(query)).all()}
+
+    async def stop_workspace(self, team_id: str, *, by: str) -> list[int]:
+        """The app left a workspace: its queued turns will never run (cancelled, with error
+        `uninstalled`), and whichever worker runs one of its turns is asked to stop it
+        (`cancel_requests`, `by`). Returns the ids of those running turns."""
+        now = _now()
+        never = (
+            update(turns)
+            .where(turns.c.team_id == team_id, turns.c.status == "queued")
+            .values(status="cancelled", finished_at=now, error_code="uninstalled", cancelled_by=by)
+        )
+        stopping = (
+            update(turns)
+            .where(turns.c.team_id == team_id, turns.c.status == "running")
+            .values(cancelled_by=by)
+            .returning(turns.c.id)
+        )
+        async with self._db.write() as conn:
+            await conn.execute(never)
+            return list((await conn.execute(stopping)).scalars())

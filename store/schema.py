@@ -10,6 +10,7 @@ turn_usage, budget_notices                  what turns cost (no foreign key: kep
                                             are deleted), near-the-limit notices given
 retired_workspaces                          workspaces whose data is to be deleted
 deletions                                   OpenAI objects of deleted threads, until deleted there
+slack_installations, oauth_states           OAuth installs per workspace, install states
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ retired_workspaces = Table(
     metadata,
     Column("team_id", String(32), primary_key=True),
     now_column("retired_at"),
+    Column("returned_at", UTCDateTime()),  # installed again: served, old data still due
 )
 
 # What each turn cost (`bot.core.records.TurnUsage`). No foreign key on purpose: retention
@@ -263,4 +265,29 @@ deletions = Table(
     Column("claimed_until", UTCDateTime()),
     UniqueConstraint("kind", "object_id"),
     Index("ix_deletions_team_id", "team_id"),
+)
+
+# The app's installation in each workspace (OAuth mode): one row per workspace, the latest
+# install wins. The bot token is a credential: protect the database like the env file.
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("team_name", String(200), nullable=False, server_default=""),
+    Column("enterprise_id", String(32)),
+    Column("app_id", String(32), nullable=False),
+    Column("bot_user_id", String(32), nullable=False),
+    Column("bot_id", String(32), nullable=False),
+    Column("bot_token", String(255), nullable=False),
+    Column("bot_scopes", Text, nullable=False, server_default=""),
+    Column("installer_user_id", String(32), nullable=False),
+    now_column("installed_at"),
+)
+
+# OAuth `state` values handed to installers' browsers: each is good once, until it expires.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(200), primary_key=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )

@@ -20,7 +20,7 @@ from bot.core.turns import SlackFile, ThreadKey, Turn
 from store.database import Database
 from store.intake import TurnIntake
 from store.leases import TurnLeases
-from store.schema import FINISHED_STATUSES, threads, turns
+from store.schema import FINISHED_STATUSES, retired_workspaces, threads, turns
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,8 @@ class TurnQueue(TurnLeases):
 
     async def claim(self, owner: str, *, limit: int, lease_s: float) -> list[StoredTurn]:
         """Atomically take up to `limit` runnable turns: the oldest queued turn of each thread
-        that has no running turn. Concurrent claimers never get the same turn."""
+        that has no running turn, outside retired workspaces. Concurrent claimers never get
+        the same turn."""
         if limit <= 0:
             return []
         now = _now()
@@ -145,6 +146,13 @@ class TurnQueue(TurnLeases):
                         earlier.c.status == "queued",
                         earlier.c.id < candidate.c.id,
                     )
+                )
+            )
+            # A workspace the app left: a turn recorded as it left never runs.
+            .where(
+                ~exists().where(
+                    retired_workspaces.c.team_id == candidate.c.team_id,
+                    retired_workspaces.c.returned_at.is_(None),
                 )
             )
             .order_by(candidate.c.id)

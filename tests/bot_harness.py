@@ -40,11 +40,19 @@ POLL_INTERVAL = 0.01
 SLACK_SPEED = 10.0
 
 
-def bot_env(slack: FakeSlack, openai: FakeOpenAI, database_url: str) -> dict[str, str]:
+def bot_env(
+    slack: FakeSlack, openai: FakeOpenAI, database_url: str, *, oauth: bool = False
+) -> dict[str, str]:
     """The environment of a bot pointed at the fakes (the bot budgets for the fake's rate
-    limits, which run `speed` times faster than Slack's in tests)."""
+    limits, which run `speed` times faster than Slack's in tests). `oauth`: installed in
+    workspaces through the fake's OAuth flow instead of with the first workspace's token."""
+    access = (
+        {"SLACK_CLIENT_ID": slack.oauth.client_id, "SLACK_CLIENT_SECRET": slack.oauth.client_secret}
+        if oauth
+        else {"SLACK_BOT_TOKEN": slack.bot_token}
+    )
     return {
-        "SLACK_BOT_TOKEN": slack.bot_token,
+        **access,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
         "SLACK_FILE_HOSTS": slack.host,
@@ -77,9 +85,15 @@ def free_port() -> int:
 
 
 def settings_for(
-    slack: FakeSlack, openai: FakeOpenAI, database_url: str, **overrides: str
+    slack: FakeSlack,
+    openai: FakeOpenAI,
+    database_url: str,
+    *,
+    oauth: bool = False,
+    **overrides: str,
 ) -> Settings:
-    return Settings.from_env({**bot_env(slack, openai, database_url), "PORT": "0", **overrides})
+    env = bot_env(slack, openai, database_url, oauth=oauth)
+    return Settings.from_env({**env, "PORT": "0", **overrides})
 
 
 async def wait_until(
@@ -192,16 +206,23 @@ class BotUnderTest:
     def turn_key(self, thread_ts: str, channel: str = "C0GENERAL") -> ThreadKey:
         return ThreadKey(self.team, channel, thread_ts)
 
-    async def turn(self, message_ts: str, channel: str = "C0GENERAL") -> StoredTurn | None:
-        return await self.runtime.store.turns.find(self.team, channel, message_ts)
+    async def turn(
+        self, message_ts: str, channel: str = "C0GENERAL", *, team: str | None = None
+    ) -> StoredTurn | None:
+        return await self.runtime.store.turns.find(team or self.team, channel, message_ts)
 
     async def finished(
-        self, message_ts: str, channel: str = "C0GENERAL", within: float = 15.0
+        self,
+        message_ts: str,
+        channel: str = "C0GENERAL",
+        within: float = 15.0,
+        *,
+        team: str | None = None,
     ) -> StoredTurn:
         """Wait until the turn for this message has ended; returns its record."""
 
         async def done() -> StoredTurn | None:
-            turn = await self.turn(message_ts, channel)
+            turn = await self.turn(message_ts, channel, team=team)
             return turn if turn is not None and turn.status in FINISHED else None
 
         result: StoredTurn = await wait_until(
@@ -218,27 +239,33 @@ async def running_bot(
     slack: FakeSlack | None = None,
     openai: FakeOpenAI | None = None,
     native_stream: bool = True,
+    oauth: bool = False,
+    port: int = 0,
     **env: str,
 ) -> AsyncIterator[BotUnderTest]:
-    """Start fakes (unless given), the bot runtime and its HTTP server on port 0."""
+    """Start fakes (unless given), the bot runtime and its HTTP server on port 0. With
+    `oauth`, the bot installs through OAuth: the fake's app gets its redirect URL, and no
+    workspace is installed in the bot until a browser goes through the flow."""
     async with contextlib.AsyncExitStack() as stack:
         if slack is None:
             slack = await stack.enter_async_context(FakeSlack(rate_speed=SLACK_SPEED))
         if openai is None:
             openai = await stack.enter_async_context(FakeOpenAI())
         url = database_url or f"sqlite:///{tmp_path / 'bot.db'}"
-        settings = settings_for(slack, openai, url, **env)
+        settings = settings_for(slack, openai, url, oauth=oauth, **env)
         runtime = await stack.enter_async_context(
             open_runtime(settings, native_stream=native_stream)
         )
         application, endpoint = web_app(
             runtime.app, health=runtime.health, signing_secret=SIGNING_SECRET
         )
-        runner = await start_http(application, port=0, host="127.0.0.1")
+        runner = await start_http(application, port=port, host="127.0.0.1")
         assert endpoint is not None
         stack.push_async_callback(endpoint.drain)
         stack.push_async_callback(runner.cleanup)
         base = f"http://127.0.0.1:{bound_port(runner)}"
+        if oauth:
+            slack.oauth.redirect_urls.append(f"{base}/slack/oauth_redirect")
         events = await stack.enter_async_context(
             EventSender(f"{base}/slack/events", SIGNING_SECRET)
         )

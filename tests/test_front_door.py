@@ -18,6 +18,7 @@ from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.slack.analyst_command import COMMAND
 from bot.slack.front_door import web_app
+from bot.slack.oauth import BOT_SCOPES
 from tests.bot_harness import BotUnderTest, bot_env, running_bot, wait_until
 from tests.conftest import REPO
 from tests.fakes import slack_events
@@ -72,6 +73,11 @@ def test_manifest_declares_the_analyst_command_and_its_scopes() -> None:
     assert {"commands", "channels:read", "groups:read", "mpim:read"} <= scopes
 
 
+def test_oauth_installs_ask_for_the_manifest_scopes_and_events() -> None:
+    assert set(BOT_SCOPES) == set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"app_uninstalled", "tokens_revoked"} <= set(SUBSCRIBED)
+
+
 def _sample_event(subscription: str) -> dict:
     channel_types = {
         "message.channels": "channel",
@@ -85,6 +91,12 @@ def _sample_event(subscription: str) -> dict:
         )
     elif subscription == "app_home_opened":
         event = slack_events.app_home_opened("U0ALICE", "D0DM")
+    elif subscription in ("app_uninstalled", "tokens_revoked"):
+        # Another workspace than the one the mention comes from: its removal stops nothing here.
+        gone = {"type": subscription}
+        if subscription == "tokens_revoked":
+            gone["tokens"] = {"oauth": [], "bot": ["UBOTGONE"]}
+        return slack_events.envelope(gone, team_id="T0GONE", bot_user_id="UBOTGONE")
     elif subscription == "agent_session_stopped":
         event = slack_events.agent_session_stopped(
             channel="C0GENERAL",
@@ -130,6 +142,8 @@ async def test_every_subscribed_event_type_is_acked_never_404(tmp_path: Path) ->
         turn = await bot.finished("1700000000.000100")
         assert turn.turn.text == "hi"
         assert await bot.turn("1700000000.000200", channel="C0OTHER") is None
+        await bot.settled()
+        assert await bot.runtime.store.retired.retired() == ["T0GONE"]
 
 
 async def test_badly_signed_events_are_refused_and_never_recorded(tmp_path: Path) -> None:

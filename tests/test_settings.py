@@ -67,10 +67,56 @@ def test_invalid_values_are_all_reported() -> None:
     }
 
 
-def test_oauth_variables_are_refused_because_bolt_would_ignore_the_token() -> None:
+def test_a_bot_token_and_oauth_credentials_together_are_refused() -> None:
+    """Bolt would silently ignore the token: one workspace or OAuth installs, not both."""
     env = {**VALID, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}
-    with pytest.raises(ConfigError, match="SLACK_CLIENT_ID"):
+    with pytest.raises(ConfigError, match="SLACK_CLIENT_ID") as caught:
         Settings.from_env(env)
+    assert "not both" in caught.value.render()
+
+
+OAUTH = {
+    "SLACK_CLIENT_ID": "1111.2222",
+    "SLACK_CLIENT_SECRET": "client-secret-value",
+    "SLACK_SIGNING_SECRET": "signing-secret-value",
+    "OPENAI_API_KEY": "sk-test-secret-key",
+}
+
+
+def test_client_id_and_secret_without_a_token_install_through_oauth() -> None:
+    settings = Settings.from_env(
+        {**OAUTH, "SLACK_REDIRECT_URI": "https://analyst.example.com/slack/oauth_redirect"}
+    )
+    assert settings.oauth
+    assert settings.mode == "http"
+    assert settings.slack_bot_token is None
+    assert settings.slack_client_id == "1111.2222"
+    assert settings.slack_redirect_uri == "https://analyst.example.com/slack/oauth_redirect"
+    assert settings.slack_authorize_url == "https://slack.com/oauth/v2/authorize"
+    assert "client-secret-value" not in repr(settings)
+    assert not Settings.from_env(VALID).oauth
+    local = Settings.from_env({**OAUTH, "SLACK_API_URL": "http://127.0.0.1:8001/api/"})
+    assert local.slack_authorize_url == "http://127.0.0.1:8001/oauth/v2/authorize"
+
+
+def test_oauth_problems_are_named_together() -> None:
+    env = {
+        "SLACK_CLIENT_ID": "not-an-id",
+        "SLACK_APP_TOKEN": "xapp-1-abc",
+        "SLACK_REDIRECT_URI": "https://analyst.example.com/wrong/path",
+        "OPENAI_API_KEY": "sk-x",
+    }
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    names = [p.split(":")[0] for p in caught.value.problems]
+    assert names == [
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_REDIRECT_URI",
+    ]
+    assert "HTTP mode" in caught.value.render()
 
 
 def test_secrets_never_appear_in_repr() -> None:

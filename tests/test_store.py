@@ -395,3 +395,15 @@ async def test_retired_workspaces_wait_for_deletion_once(store: Store) -> None:
     assert await store.retired.retired() == ["T1", "T2"]
     await store.retired.forget("T1")
     assert await store.retired.retired() == ["T2"]
+
+
+async def test_a_returning_workspace_is_served_and_its_old_data_stays_due(store: Store) -> None:
+    await store.retired.retire("T1")
+    first = (await store.retired.retired_since())["T1"]
+    assert await store.retired.away() == ["T1"]
+    await store.retired.returned("T1")  # installed again
+    assert await store.retired.away() == []
+    assert await store.retired.retired_since() == {"T1": first}  # still to delete
+    await store.retired.retire("T1")  # and left again: everything until now is due
+    assert await store.retired.away() == ["T1"]
+    assert (await store.retired.retired_since())["T1"] > first

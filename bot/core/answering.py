@@ -107,7 +107,7 @@ class Answerer:
         # All the model needs, at once: who asks, what was said before, and the workspace
         # (files, conversation, container), which overlaps its own parts.
         async with task_group() as group:
-            user = group.create_task(self._directory.user(turn.user_id))
+            user = group.create_task(self._directory.user(turn.user_id, team_id=turn.key.team_id))
             prior = group.create_task(self._prior(turn) if gather else _nothing())
             ready = group.create_task(
                 self._workspace.open(

@@ -138,5 +138,6 @@ class Spending:
             return []
         timezone = ""
         if self.budgets.user_daily is not None:  # a person's day is in their time zone
-            timezone = (await self._directory.user(turn.user_id)).timezone
+            person = await self._directory.user(turn.user_id, team_id=turn.key.team_id)
+            timezone = person.timezone
         return periods(self.budgets, turn, timezone=timezone, now=self._clock())

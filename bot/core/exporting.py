@@ -51,9 +51,9 @@ class SharedFiles(Protocol):
     """Slack files, fetched again (`bot.slack.downloads.FileRelay`: the token goes only to
     Slack's file hosts; CDN redirects are followed without it)."""
 
-    async def complete(self, file: SlackFile) -> SlackFile: ...
+    async def complete(self, file: SlackFile, *, team_id: str) -> SlackFile: ...
 
-    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int) -> int: ...
+    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int, team_id: str) -> int: ...
 
 
 @dataclass
@@ -118,13 +118,14 @@ class NotebookExporter:
                 linked = f"[{name}]({artifact.permalink})" if artifact.permalink else name
                 notes.append(wording.NOTEBOOK_FILE_POSTED.format(name=linked))
                 continue
-            image = await self._image(artifact, mimetype, allowance)
+            image = await self._image(artifact, mimetype, allowance, team_id=turn.turn.key.team_id)
             if isinstance(image, str):
                 notes.append(image)
             else:
                 images.append(image)
+        asker = await self._directory.user(turn.turn.user_id, team_id=turn.turn.key.team_id)
         return notebook.Question(
-            asker=(await self._directory.user(turn.turn.user_id)).display_name,
+            asker=asker.display_name,
             asked_at=turn.created_at,
             text=turn.turn.text,
             status=turn.status,
@@ -135,7 +136,7 @@ class NotebookExporter:
         )
 
     async def _image(
-        self, artifact: Artifact, mimetype: str, allowance: _Allowance
+        self, artifact: Artifact, mimetype: str, allowance: _Allowance, *, team_id: str
     ) -> notebook.Image | str:
         """The image, fetched again from Slack; or the note saying why it is not embedded."""
         gone = wording.NOTEBOOK_FILE_GONE.format(name=artifact.name)
@@ -146,11 +147,11 @@ class NotebookExporter:
         if artifact.size > cap:
             return too_large
         try:
-            file = await self._files.complete(SlackFile(id=artifact.slack_file_id))
+            file = await self._files.complete(SlackFile(id=artifact.slack_file_id), team_id=team_id)
             if file.size is not None and file.size > cap:
                 return too_large
             with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-                size = await self._files.fetch(file, spool, limit=cap + 1)
+                size = await self._files.fetch(file, spool, limit=cap + 1, team_id=team_id)
                 if size > cap:
                     return too_large
                 data = await asyncio.to_thread(_encoded, spool, mimetype)

@@ -73,7 +73,7 @@ class UsageDesk:
 
     async def figures(self, team_id: str, user_id: str) -> HomeFigures:
         now = self._clock()
-        viewer = await self._directory.user(user_id)
+        viewer = await self._directory.user(user_id, team_id=team_id)
         zone = zone_of(viewer.timezone)
         day_start, day_end = day_of(now, zone)
         month_start, _ = month_of(now)

@@ -96,5 +96,5 @@ class Intake:
         # A recording finished while the thread was being read: that read may be stale.
         return await self.is_engaged(key)
 
-    async def home_opened(self, user_id: str, channel_id: str) -> None:
-        await self._notices.suggest_prompts(channel_id)
+    async def home_opened(self, user_id: str, channel_id: str, *, team_id: str) -> None:
+        await self._notices.suggest_prompts(channel_id, team_id=team_id)

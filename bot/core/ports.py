@@ -158,7 +158,7 @@ class Notices(Protocol):
         not be posted."""
         ...
 
-    async def suggest_prompts(self, channel_id: str) -> None:
+    async def suggest_prompts(self, channel_id: str, *, team_id: str) -> None:
         """Pin suggested first questions in a Messages tab."""
         ...
 
@@ -168,9 +168,9 @@ class Notices(Protocol):
 
 
 class Directory(Protocol):
-    """Who people are (display name, time zone)."""
+    """Who people are (display name, time zone), as the workspace asking sees them."""
 
-    async def user(self, user_id: str) -> UserInfo: ...
+    async def user(self, user_id: str, *, team_id: str) -> UserInfo: ...
 
 
 class ThreadHistory(Protocol):

@@ -249,3 +249,22 @@ class PendingDeletion:
     id: int
     team_id: str
     object: RemoteObject
+
+
+@dataclass(frozen=True)
+class Installation:
+    """The app installed in one workspace through OAuth: the workspace's bot and its token."""
+
+    team_id: str
+    team_name: str
+    enterprise_id: str | None
+    """The Enterprise Grid organisation the workspace belongs to, if any."""
+    app_id: str
+    bot_user_id: str
+    bot_id: str
+    bot_token: str = field(repr=False)
+    """xoxb-…: every Slack call for this workspace sends it."""
+    bot_scopes: str
+    """Comma-separated, as Slack granted them."""
+    installer_user_id: str
+    installed_at: datetime

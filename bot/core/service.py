@@ -34,6 +34,8 @@ FINAL_ERRORS = frozenset(
     | {"budget_user_daily", "budget_channel_monthly", "budget_workspace_monthly"}
 )
 ABANDONED = "<lease lost>"  # not a user id: Slack ids never contain "<"
+UNINSTALLED = "<uninstalled>"
+"""Why a turn is stopped when the app left its workspace (nothing can be said there)."""
 
 
 class AnalystService:
@@ -75,9 +77,12 @@ class AnalystService:
             if stop == ABANDONED:
                 # Another worker may own the turn now: it (or our worker) tells the thread.
                 record.error_code = "lease_lost"
+            elif stop == UNINSTALLED:
+                record.error_code = "uninstalled"  # its token is dead: nothing to tell
             else:
                 cancelled_by, record.error_code = stop, "cancelled"
-                name = (await self._directory.user(stop)).display_name
+                team = stored.turn.key.team_id
+                name = (await self._directory.user(stop, team_id=team)).display_name
                 await _safely(
                     renderer.end_text(wording.CANCELLED_BY.format(name=name), controls=False),
                     f"noting that turn {stored.id} was cancelled",
@@ -127,6 +132,13 @@ class AnalystService:
         """Stop a turn this process may no longer own (its lease was lost), saying nothing."""
         return self._stop(turn_id, ABANDONED)
 
+    def stop_workspace(self, team_id: str) -> list[int]:
+        """Stop every turn of a workspace the app left that runs in this process."""
+        turn_ids = [t for t, (_, key) in self._running.items() if key.team_id == team_id]
+        for turn_id in turn_ids:
+            self._stop(turn_id, UNINSTALLED)
+        return turn_ids
+
     def _stop(self, turn_id: int, why: str) -> bool:
         running = self._running.get(turn_id)
         if running is None:
@@ -168,7 +180,7 @@ async def _safely(action: Awaitable[None], what: str) -> None:
 def _status(error_code: str | None) -> FinalStatus:
     if error_code is None:
         return "done"
-    if error_code == "cancelled":
+    if error_code in ("cancelled", "uninstalled"):
         return "cancelled"
     if error_code == "lease_lost":
         return "interrupted"

@@ -47,11 +47,12 @@ class UploadLifetime:
 
 
 class Relay(Protocol):
-    """Brings Slack files to OpenAI (`bot.slack.downloads.FileRelay`)."""
+    """Brings Slack files to OpenAI as the workspace sharing them sees them (`team_id`: its
+    token; `bot.slack.downloads.FileRelay`)."""
 
-    async def complete(self, file: SlackFile) -> SlackFile: ...
+    async def complete(self, file: SlackFile, *, team_id: str) -> SlackFile: ...
 
-    async def relay(self, file: SlackFile) -> RelayedFile: ...
+    async def relay(self, file: SlackFile, *, team_id: str) -> RelayedFile: ...
 
 
 class Uploads:
@@ -72,7 +73,7 @@ class Uploads:
         known = known or await self._store.threads.find_file(key.team_id, file.id)
         if known is not None and not self._lifetime.expired(known):
             return known
-        relayed = await self._relay.relay(file)
+        relayed = await self._relay.relay(file, team_id=key.team_id)
         threads = self._store.threads
         save = threads.save_file if known is None else threads.replace_upload
         saved = await save(
@@ -118,7 +119,8 @@ class Uploads:
     async def _again(self, key: ThreadKey, stored: StoredFile) -> StoredFile | None:
         stub = SlackFile(id=stored.slack_file_id, name=stored.name, mimetype=stored.mimetype)
         try:
-            return await self.stored(key, await self._relay.complete(stub), known=stored)
+            complete = await self._relay.complete(stub, team_id=key.team_id)
+            return await self.stored(key, complete, known=stored)
         except FileError as error:
             logger.info("expired upload of %s not renewed: %s", stored.slack_file_id, error.code)
             return None

@@ -114,7 +114,8 @@ class WorkspaceBuilder:
         ones, or those `usable` refuses, are skipped), in the thread's conversation and
         container, each made if new (a new container is told to `created` at once). Without
         `python` there is no container: files are uploaded for the other tools only."""
-        own = await run_all([self._relay.complete(f) for f in unique_files(files)])
+        team = thread.key.team_id
+        own = await run_all([self._relay.complete(f, team_id=team) for f in unique_files(files)])
         for file in own:
             check(file, max_bytes=self._max_bytes)
         read = await self._store.threads.thread_files(thread.id)
@@ -248,7 +249,7 @@ class WorkspaceBuilder:
 
         async def bring(file: SlackFile) -> StoredFile | None:
             try:
-                complete = await self._relay.complete(file)
+                complete = await self._relay.complete(file, team_id=key.team_id)
                 check(complete, max_bytes=self._max_bytes)
                 if usable is not None and not usable(complete):
                     return None

@@ -45,9 +45,9 @@ class FileDrop:
 
 
 class Fetcher(Protocol):
-    async def complete(self, file: SlackFile) -> SlackFile: ...
+    async def complete(self, file: SlackFile, *, team_id: str) -> SlackFile: ...
 
-    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int) -> int: ...
+    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int, team_id: str) -> int: ...
 
 
 class Poster(Protocol):
@@ -115,8 +115,8 @@ class FileDropProfiler:
 
     async def _profile(self, key: ThreadKey, file: SlackFile) -> None:
         try:
-            file = await self._fetcher.complete(file)
-            profile = await self._read(file)
+            file = await self._fetcher.complete(file, team_id=key.team_id)
+            profile = await self._read(file, team_id=key.team_id)
         except ProfileError as error:
             await self._poster.reply(
                 key, wording.PROFILE_FAILED.format(name=file.name or file.id, reason=error.reason)
@@ -134,7 +134,7 @@ class FileDropProfiler:
         )
         logger.info("profiled %s (%s rows) in %s", file.id, profile.rows, key)
 
-    async def _read(self, file: SlackFile) -> DataProfile:
+    async def _read(self, file: SlackFile, *, team_id: str) -> DataProfile:
         whole = file.extension in WHOLE_FILE_TYPES or file.filetype in WHOLE_FILE_TYPES
         if whole and (file.size or 0) > self._max_bytes:
             raise ProfileError(wording.PROFILE_TOO_BIG)
@@ -142,7 +142,7 @@ class FileDropProfiler:
             raise ProfileError(wording.PROFILE_UNSUPPORTED)
         suffix = "." + safe_extension(file)
         with tempfile.NamedTemporaryFile(suffix=suffix) as scratch:
-            read = await self._fetcher.fetch(file, scratch, limit=self._max_bytes)
+            read = await self._fetcher.fetch(file, scratch, limit=self._max_bytes, team_id=team_id)
             scratch.flush()
             # With the shared file's real size, a download cut at the budget is profiled as
             # a sample (its last, partial row dropped) and says how much was read.

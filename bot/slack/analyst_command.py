@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import wording
@@ -32,6 +31,7 @@ from bot.core.turns import ThreadKey
 from bot.settings import is_loopback
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, at, failure_code
+from bot.slack.clients import SlackClients
 from bot.slack.settings_modal import (
     INSTRUCTIONS,
     SettingsSubmission,
@@ -94,13 +94,13 @@ class AnalystCommand:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        clients: SlackClients,
         session: aiohttp.ClientSession,
         *,
         profiles: ChannelProfiles,
         directory: Directory,
     ) -> None:
-        self._client = client
+        self._clients = clients
         self._session = session
         self._profiles = profiles
         self._directory = directory
@@ -116,7 +116,7 @@ class AnalystCommand:
     async def open_settings(self, command: SlashCommand) -> None:
         """Open the channel's settings modal, quickly: the trigger lasts 3 s."""
         async with asyncio.TaskGroup() as group:  # both at once; one failing stops the other
-            membership = group.create_task(self._is_member(command.channel_id))
+            membership = group.create_task(self._is_member(command))
             reading = group.create_task(self._profiles.get(command.team_id, command.channel_id))
         profile = reading.result()
         if not membership.result():
@@ -131,7 +131,9 @@ class AnalystCommand:
         )
         try:
             with at(Priority.FINAL):
-                await self._client.views_open(trigger_id=command.trigger_id, view=view)
+                await self._clients.for_team(command.team_id).views_open(
+                    trigger_id=command.trigger_id, view=view
+                )
         except SLACK_FAILURES as error:
             code = failure_code(error)
             logger.info("views.open for %s failed: %s", command.channel_id, code)
@@ -155,11 +157,12 @@ class AnalystCommand:
         )
         if not said:
             return
-        name = (await self._directory.user(submission.user_id)).display_name
+        asker = await self._directory.user(submission.user_id, team_id=submission.team_id)
+        name = asker.display_name
         text = wording.SETTINGS_CHANGED.format(name=name, changes=", ".join(said))
         try:
             with at(Priority.FINAL):
-                await self._client.chat_postMessage(
+                await self._clients.for_team(submission.team_id).chat_postMessage(
                     channel=submission.channel_id,
                     text=defuse(text),
                     unfurl_links=False,
@@ -172,12 +175,14 @@ class AnalystCommand:
                 failure_code(error),
             )
 
-    async def _is_member(self, channel_id: str) -> bool:
+    async def _is_member(self, command: SlashCommand) -> bool:
         """Whether the bot is in the channel; True when Slack cannot say in time."""
+        channel_id = command.channel_id
+        client = self._clients.for_team(command.team_id)
         try:
             async with asyncio.timeout(MEMBERSHIP_WAIT_S):
                 with at(Priority.FINAL):
-                    info = await self._client.conversations_info(channel=channel_id)
+                    info = await client.conversations_info(channel=channel_id)
         except SlackApiError as error:
             return failure_code(error) not in NOT_MEMBER_ERRORS
         except SLACK_FAILURES as error:  # a timeout included

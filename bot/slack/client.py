@@ -7,14 +7,20 @@ around the call), and a 429 is a signal to slow down — the bucket is emptied u
 `Retry-After` and the call is made again, except interim calls, which give up at once so
 their caller can coalesce them into a later write. Calls that paid for their token already
 (`prepaid()`, after `budget.try_take`) skip the wait.
+
+A workspace installed through OAuth has a client whose bot token is looked up on its first
+call (`credentials`); a token Slack refuses is looked up again on the next call (a reinstall
+may have replaced it), and a client whose workspace removed the app (`retire`) fails every
+call at once with `NotInstalled`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -78,14 +84,60 @@ def is_rate_limited(error: BaseException) -> bool:
     return isinstance(error, SlackApiError) and error.response.status_code == 429
 
 
+# What Slack answers a bot token it no longer honours (uninstalled, revoked, replaced).
+DEAD_TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
+Credentials = Callable[[], Awaitable[str]]
+"""Looks the workspace's bot token up (raises `NotInstalled` when there is none)."""
+
+
+class NotInstalled(SlackClientError):
+    """The app is not installed in this workspace (any more): no call can be made for it."""
+
+
 class ScheduledSlack(AsyncWebClient):
     """An `AsyncWebClient` whose limited calls spend the workspace's budget."""
 
-    def __init__(self, *args: Any, budget: SlackBudget, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, budget: SlackBudget, credentials: Credentials | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.budget = budget
+        self._credentials = credentials
+        self._looking_up = asyncio.Lock()
+        self._retired = False
+
+    async def bot_token(self) -> str:
+        """The workspace's bot token, looked up first if need be."""
+        if self._retired:
+            raise NotInstalled("the app was removed from this workspace")
+        if self.token is None and self._credentials is not None:
+            async with self._looking_up:
+                if self.token is None:
+                    self.token = await self._credentials()
+        if self.token is None:
+            raise NotInstalled("no bot token for this workspace")
+        return self.token
+
+    def use_token(self, token: str) -> None:
+        """The workspace's current token (from a fresh look at its installation)."""
+        self.token = token
+
+    def retire(self) -> None:
+        """The app left this workspace: every later call fails at once."""
+        self._retired, self.token = True, None
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        if self._credentials is not None:
+            token = await self.bot_token()
+            try:
+                return await self._scheduled(api_method, **kwargs)
+            except SlackApiError as error:
+                if error.response.get("error") in DEAD_TOKEN_ERRORS and self.token == token:
+                    self.token = None  # look it up again next time
+                raise
+        return await self._scheduled(api_method, **kwargs)
+
+    async def _scheduled(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         if not self.budget.limited(api_method):
             return await super().api_call(api_method, **kwargs)
         channel = _channel(kwargs)
@@ -129,10 +181,17 @@ def _retry_after(error: SlackApiError) -> float:
     return DEFAULT_RETRY_AFTER_S
 
 
-def slack_client(settings: Settings, session: aiohttp.ClientSession) -> ScheduledSlack:
-    """The Slack Web API client (one per process, on the shared aiohttp session). Rate
-    limits are the budget's to handle, so no rate-limit retry handler sleeps in calls."""
-    token = settings.slack_bot_token
+def slack_client(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    *,
+    credentials: Credentials | None = None,
+) -> ScheduledSlack:
+    """A Slack Web API client on the shared aiohttp session, with its own budget: the one of
+    a single-workspace bot (`SLACK_BOT_TOKEN`), one per installed workspace (`credentials`),
+    or the token-less one the OAuth flow exchanges codes with. Rate limits are the budget's
+    to handle, so no rate-limit retry handler sleeps in calls."""
+    token = settings.slack_bot_token if credentials is None else None
     return ScheduledSlack(
         token=token.reveal() if token else None,
         base_url=settings.slack_api_url,
@@ -142,6 +201,7 @@ def slack_client(settings: Settings, session: aiohttp.ClientSession) -> Schedule
             AsyncServerErrorRetryHandler(max_retry_count=1),
         ],
         budget=SlackBudget(scale=settings.slack_rate_scale),
+        credentials=credentials,
     )
 
 

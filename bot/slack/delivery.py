@@ -20,6 +20,7 @@ from bot.core.storage import Replies
 from bot.core.turns import ThreadKey
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code
+from bot.slack.clients import SlackClients
 from bot.slack.sessions import ACTIVE, SessionSupport
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ def marker(turn_id: int, seq: int, part: int = 0) -> dict[str, Any]:
 
 
 class SlackDelivery:
-    def __init__(self, client: ScheduledSlack, replies: Replies, sessions: SessionSupport) -> None:
-        self._client = client
+    def __init__(self, clients: SlackClients, replies: Replies, sessions: SessionSupport) -> None:
+        self._clients = clients
         self._replies = replies
         self._sessions = sessions
 
@@ -51,7 +52,7 @@ class SlackDelivery:
         """Stage, post (at the highest priority, through 429s) and mark one final message."""
         await self.stage(turn_id, [StagedReply(seq, {"kind": "error", "message": message})])
         with at(Priority.FINAL):
-            response = await self._client.chat_postMessage(
+            response = await self._client(key).chat_postMessage(
                 channel=key.channel_id,
                 thread_ts=key.thread_ts,
                 unfurl_links=False,
@@ -74,7 +75,7 @@ class SlackDelivery:
                 if ts is not None:
                     await self._complete(key, ts, message)
                 else:
-                    response = await self._client.chat_postMessage(
+                    response = await self._client(key).chat_postMessage(
                         channel=key.channel_id,
                         thread_ts=key.thread_ts,
                         unfurl_links=False,
@@ -91,16 +92,16 @@ class SlackDelivery:
     async def _complete(self, key: ThreadKey, ts: str, message: dict[str, Any]) -> None:
         """Bring a message that exists to its final form (stopping it first if it streams)."""
         try:
-            await self._client.chat_stopStream(channel=key.channel_id, ts=ts)
+            await self._client(key).chat_stopStream(channel=key.channel_id, ts=ts)
         except SlackApiError as error:  # already stopped or expired: it can be edited
             logger.debug("stopping %s before the final edit: %s", ts, failure_code(error))
-        await self._client.chat_update(channel=key.channel_id, ts=ts, **message)
+        await self._client(key).chat_update(channel=key.channel_id, ts=ts, **message)
 
     async def _find(self, key: ThreadKey, turn_id: int, seq: int) -> str | None:
         """The bot message of this turn and page, if the thread has one."""
         cursor = None
         while True:
-            response = await self._client.conversations_replies(
+            response = await self._client(key).conversations_replies(
                 channel=key.channel_id,
                 ts=key.thread_ts,
                 include_all_metadata=True,
@@ -120,15 +121,18 @@ class SlackDelivery:
             if not cursor:
                 return None
 
+    def _client(self, key: ThreadKey) -> ScheduledSlack:
+        return self._clients.for_team(key.team_id)
+
     async def _end_session(self, key: ThreadKey) -> None:
         try:
             with at(Priority.SIGN):
-                if self._sessions.refused is None:
-                    await self._client.agents_sessions_setStatus(
+                if self._sessions.refused_in(key.team_id) is None:
+                    await self._client(key).agents_sessions_setStatus(
                         channel_id=key.channel_id, thread_ts=key.thread_ts, status=ACTIVE
                     )
                 else:
-                    await self._client.assistant_threads_setStatus(
+                    await self._client(key).assistant_threads_setStatus(
                         channel_id=key.channel_id, thread_ts=key.thread_ts, status=""
                     )
         except SLACK_FAILURES as error:

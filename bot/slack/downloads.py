@@ -2,7 +2,8 @@
 
 Memory stays bounded whatever the file size: the download is streamed in chunks into a
 spooled temporary file (in memory up to 1 MiB, then on disk) while it is hashed, and the
-upload reads from that file.
+upload reads from that file. The token sent is the one of the workspace the file was shared
+in (`team_id`): each installed workspace has its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
-from typing import IO
+from typing import IO, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -28,7 +29,14 @@ _CHUNK = 256 * 1024
 _SPOOL_BYTES = 1024 * 1024
 _MAX_REDIRECTS = 3
 
-Resolver = Callable[[SlackFile], Awaitable[SlackFile]]
+Tokens = Callable[[str], Awaitable[Secret]]
+"""The bot token of a workspace (by team id)."""
+
+
+class Resolver(Protocol):
+    """The full file object of a stub, as the workspace sees it (`files.info`)."""
+
+    async def __call__(self, file: SlackFile, *, team_id: str) -> SlackFile: ...
 
 
 class FileRelay:
@@ -38,7 +46,7 @@ class FileRelay:
         self,
         session: aiohttp.ClientSession,
         *,
-        token: Secret,
+        tokens: Tokens,
         allowed_hosts: tuple[str, ...],
         redirect_hosts: tuple[str, ...] = (),
         max_bytes: int,
@@ -46,22 +54,22 @@ class FileRelay:
         resolve: Resolver,
     ) -> None:
         self._session = session
-        self._token = token
+        self._tokens = tokens
         self._allowed = tuple(h.lower() for h in allowed_hosts)
         self._redirects = tuple(h.lower() for h in redirect_hosts)
         self._max_bytes = max_bytes
         self._uploader = uploader
         self._resolve = resolve
 
-    async def complete(self, file: SlackFile) -> SlackFile:
+    async def complete(self, file: SlackFile, *, team_id: str) -> SlackFile:
         """The full file object (Slack Connect stubs are resolved with `files.info`)."""
-        return await self._resolve(file) if file.is_stub else file
+        return await self._resolve(file, team_id=team_id) if file.is_stub else file
 
-    async def relay(self, file: SlackFile) -> RelayedFile:
+    async def relay(self, file: SlackFile, *, team_id: str) -> RelayedFile:
         """Download `file` from Slack and upload it to OpenAI; return what was stored."""
         kind = check(file, max_bytes=self._max_bytes)
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-            size, digest = await self._download(file, spool)
+            size, digest = await self._download(file, spool, team_id=team_id)
             spool.seek(0)
             file_id = await self._uploader.upload(
                 name=safe_name(file.name), data=spool, mimetype=file.mimetype
@@ -69,10 +77,10 @@ class FileRelay:
         logger.info("relayed Slack file %s (%d bytes) as %s", file.id, size, file_id)
         return RelayedFile(file, kind, size, digest, file_id)
 
-    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int) -> int:
+    async def fetch(self, file: SlackFile, sink: IO[bytes], *, limit: int, team_id: str) -> int:
         """Download at most `limit` bytes of `file` into `sink` (for a local look at it);
         returns how many were written. Same host rules and HTML check as `relay`."""
-        size, _digest = await self._download(file, sink, limit=limit)
+        size, _digest = await self._download(file, sink, limit=limit, team_id=team_id)
         return size
 
     def allowed(self, url: str) -> bool:
@@ -85,14 +93,15 @@ class FileRelay:
         return _matches(url, self._redirects)
 
     async def _download(
-        self, file: SlackFile, sink: IO[bytes], *, limit: int | None = None
+        self, file: SlackFile, sink: IO[bytes], *, team_id: str, limit: int | None = None
     ) -> tuple[int, str]:
         """GET the file: the token only to Slack's file hosts; a redirect to its CDN is
         followed without it; any other host is refused (and never contacted)."""
         url = file.download_url or ""
         for hop in range(_MAX_REDIRECTS + 1):
             if self.allowed(url):
-                headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+                token = await self._tokens(team_id)
+                headers = {"Authorization": f"Bearer {token.reveal()}"}
             elif hop and self.redirect_allowed(url):
                 headers = {}
             else:

@@ -1,4 +1,5 @@
-"""The HTTP front door: `POST /slack/events` (signed) and `GET /healthz`."""
+"""The HTTP front door: `POST /slack/events` (signed), `GET /healthz`, and with OAuth installs
+`GET /slack/install` and `GET /slack/oauth_redirect`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from bot.slack import install_pages
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +120,40 @@ class EventsEndpoint:
             await asyncio.sleep(0)  # acknowledge newly arrived deliveries first
 
 
+class InstallPages:
+    """`GET /slack/install` and `GET /slack/oauth_redirect`, answered by Bolt's OAuth flow.
+
+    This is the boundary of the install pages: whatever fails in a flow (Slack or the
+    database unreachable) ends on the error page, and the log names the error's type."""
+
+    def __init__(self, flow: AsyncOAuthFlow) -> None:
+        self._flow = flow
+
+    def add_routes(self, application: web.Application) -> None:
+        application.router.add_get(self._flow.install_path, self.install)
+        application.router.add_get(self._flow.redirect_uri_path, self.redirect)
+
+    async def install(self, request: web.Request) -> web.StreamResponse:
+        return await self._answer(request, self._flow.handle_installation)
+
+    async def redirect(self, request: web.Request) -> web.StreamResponse:
+        return await self._answer(request, self._flow.handle_callback)
+
+    async def _answer(
+        self,
+        request: web.Request,
+        handle: Callable[[Any], Awaitable[BoltResponse]],
+    ) -> web.StreamResponse:
+        try:
+            response = await handle(await to_bolt_request(request))
+        except Exception as error:
+            logger.error("the install flow failed (%s)", type(error).__name__)
+            logger.debug("the install flow's failure", exc_info=error)
+            page = install_pages.failed_page("", install_path=self._flow.install_path)
+            return web.Response(status=500, text=page, content_type="text/html")
+        return await to_aiohttp_response(response)
+
+
 def _refused(error: Exception) -> web.Response:
     """400 for a signed request whose body Bolt cannot parse or handle.
 
@@ -136,7 +175,8 @@ def web_app(
     """The aiohttp application serving Slack's requests and the health check.
 
     Without a signing secret (Socket Mode) there is no events route: Socket Mode envelopes
-    are not signature-checked, so the route must not exist.
+    are not signature-checked, so the route must not exist. The install pages exist when the
+    app installs through OAuth.
     """
 
     async def healthz(_request: web.Request) -> web.StreamResponse:
@@ -147,6 +187,8 @@ def web_app(
     endpoint = EventsEndpoint(app, signing_secret) if signing_secret else None
     if endpoint is not None:
         application.router.add_post(EVENTS_PATH, endpoint.handle)
+    if app.oauth_flow is not None:
+        InstallPages(app.oauth_flow).add_routes(application)
     application.router.add_get("/healthz", healthz)
     return application, endpoint
 

@@ -10,22 +10,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot import wording
 from bot.core.home import HomeFigures, UsageDesk, WorkspaceFigures
 from bot.core.records import UsageTotals
 from bot.slack.blocks import Block
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, at, failure_code
+from bot.slack.clients import SlackClients
 
 logger = logging.getLogger(__name__)
 CALLBACK_ID = "analyst_home"
 
 
 class HomeTab:
-    def __init__(self, client: AsyncWebClient, desk: UsageDesk) -> None:
-        self._client = client
+    def __init__(self, clients: SlackClients, desk: UsageDesk) -> None:
+        self._clients = clients
         self._desk = desk
 
     async def opened(self, team_id: str, user_id: str) -> None:
@@ -33,7 +32,8 @@ class HomeTab:
         figures = await self._desk.figures(team_id, user_id)
         try:
             with at(Priority.FINAL):  # what the person is looking at: waits, never given up
-                await self._client.views_publish(user_id=user_id, view=home_view(figures))
+                client = self._clients.for_team(team_id)
+                await client.views_publish(user_id=user_id, view=home_view(figures))
         except SLACK_FAILURES as error:
             logger.warning("views.publish for %s failed: %s", user_id, failure_code(error))
 

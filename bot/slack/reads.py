@@ -11,44 +11,49 @@ import logging
 import time
 from collections import OrderedDict
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.core.tasks import run_all
 from bot.core.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
 from bot.errors import FileNotDownloadable
 from bot.slack.client import SLACK_FAILURES, failure_code
+from bot.slack.clients import SlackClients
 from bot.slack.payloads import prior_message, slack_file
 
 logger = logging.getLogger(__name__)
 
 
-class SlackDirectory:
-    """`users.info`, cached (names and time zones rarely change)."""
+Person = tuple[str, str]
+"""(workspace, user id): a user id means someone only within the workspace that asks."""
 
-    def __init__(self, client: AsyncWebClient, *, ttl_s: float = 3600, size: int = 5000):
-        self._client = client
+
+class SlackDirectory:
+    """`users.info` in the asking workspace, cached (names and time zones rarely change)."""
+
+    def __init__(self, clients: SlackClients, *, ttl_s: float = 3600, size: int = 5000):
+        self._clients = clients
         self._ttl_s = ttl_s
         self._size = size
-        self._cache: OrderedDict[str, tuple[float, UserInfo]] = OrderedDict()
+        self._cache: OrderedDict[Person, tuple[float, UserInfo]] = OrderedDict()
         # One lookup per person at a time: a burst of questions from one person (or a
         # thread read) asks Slack once, not once per turn (users.info is rate-limited).
-        self._asking: dict[str, asyncio.Task[UserInfo]] = {}
+        self._asking: dict[Person, asyncio.Task[UserInfo]] = {}
 
-    async def user(self, user_id: str) -> UserInfo:
-        cached = self._cache.get(user_id)
+    async def user(self, user_id: str, *, team_id: str) -> UserInfo:
+        person = (team_id, user_id)
+        cached = self._cache.get(person)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        asking = self._asking.get(user_id)
+        asking = self._asking.get(person)
         if asking is None:
-            asking = asyncio.create_task(self._look_up(user_id), name="users.info")
-            self._asking[user_id] = asking
-            asking.add_done_callback(lambda _: self._asking.pop(user_id, None))
+            asking = asyncio.create_task(self._look_up(person), name="users.info")
+            self._asking[person] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(person, None))
         # Shielded: one waiting turn being cancelled does not cancel the others' lookup.
         return await asyncio.shield(asking)
 
-    async def _look_up(self, user_id: str) -> UserInfo:
+    async def _look_up(self, person: Person) -> UserInfo:
+        team_id, user_id = person
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await self._clients.for_team(team_id).users_info(user=user_id)
         except SLACK_FAILURES as error:
             logger.warning("users.info %s failed: %s", user_id, failure_code(error))
             return UserInfo(user_id=user_id, display_name=user_id)  # never a mention
@@ -64,8 +69,8 @@ class SlackDirectory:
             timezone=user.get("tz") or "",
             is_admin=bool(user.get("is_admin") or user.get("is_owner")),
         )
-        self._cache[user_id] = (time.monotonic() + self._ttl_s, info)
-        self._cache.move_to_end(user_id)
+        self._cache[person] = (time.monotonic() + self._ttl_s, info)
+        self._cache.move_to_end(person)
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return info
@@ -74,8 +79,8 @@ class SlackDirectory:
 class SlackThreadHistory:
     """`conversations.replies`: what was said in a thread before the bot was mentioned."""
 
-    def __init__(self, client: AsyncWebClient, directory: SlackDirectory):
-        self._client = client
+    def __init__(self, clients: SlackClients, directory: SlackDirectory):
+        self._clients = clients
         self._directory = directory
 
     async def participants(self, key: ThreadKey) -> set[str]:
@@ -94,7 +99,9 @@ class SlackThreadHistory:
         authors = sorted({str(m["user"]) for m in earlier if m.get("user")})
         # At once, not one after another: each lookup is a round trip unless cached (and
         # never raises: an unknown user keeps their id).
-        found = await run_all([self._directory.user(user_id) for user_id in authors])
+        found = await run_all(
+            [self._directory.user(user_id, team_id=key.team_id) for user_id in authors]
+        )
         names = {uid: user.display_name for uid, user in zip(authors, found, strict=True)}
         return [prior_message(m, names=names) for m in earlier]
 
@@ -103,7 +110,7 @@ class SlackThreadHistory:
         cursor = None
         try:
             while True:
-                response = await self._client.conversations_replies(
+                response = await self._clients.for_team(key.team_id).conversations_replies(
                     channel=key.channel_id, ts=key.thread_ts, limit=200, cursor=cursor
                 )
                 messages += response.get("messages") or []
@@ -118,12 +125,12 @@ class SlackThreadHistory:
 class SlackFileResolver:
     """`files.info` for Slack Connect stubs and ID-only file objects."""
 
-    def __init__(self, client: AsyncWebClient):
-        self._client = client
+    def __init__(self, clients: SlackClients):
+        self._clients = clients
 
-    async def __call__(self, file: SlackFile) -> SlackFile:
+    async def __call__(self, file: SlackFile, *, team_id: str) -> SlackFile:
         try:
-            response = await self._client.files_info(file=file.id)
+            response = await self._clients.for_team(team_id).files_info(file=file.id)
         except SLACK_FAILURES as error:
             raise FileNotDownloadable(
                 f"files.info {failure_code(error)}", name=file.name or file.id

@@ -45,13 +45,19 @@ REFUSALS = frozenset(
 
 
 class SessionSupport:
-    """Whether this workspace gives the app agent sessions (learned from the first try),
+    """Which workspaces give the app agent sessions (learned from the first try in each),
     and the status changes still waiting for their turn in the budget."""
 
     def __init__(self) -> None:
-        self.refused: str | None = None
-        """The error Slack refused sessions with; None while they work."""
+        self._refused: dict[str, str] = {}
         self.pending: set[asyncio.Task[None]] = set()
+
+    def refused_in(self, team_id: str) -> str | None:
+        """The error Slack refused sessions with in this workspace; None while they work."""
+        return self._refused.get(team_id)
+
+    def refuse(self, team_id: str, code: str) -> None:
+        self._refused[team_id] = code
 
     def later(self, change: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run a status change in the background (owned here until it is done)."""
@@ -84,7 +90,7 @@ class ThreadStatus:
     @property
     def native(self) -> bool:
         """The thread shows Slack's own Stop button (agent sessions work here)."""
-        return self._support.refused is None
+        return self._support.refused_in(self._key.team_id) is None
 
     @property
     def working(self) -> bool:
@@ -175,4 +181,4 @@ class ThreadStatus:
     def _refused(self, error: SlackApiError) -> None:
         code = failure_code(error)
         logger.info("agent sessions refused (%s); using assistant.threads.setStatus", code)
-        self._support.refused = code
+        self._support.refuse(self._key.team_id, code)

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Sequence
 from typing import IO
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot import wording
 from bot.core.markdown import defuse
 from bot.core.turns import ThreadKey
@@ -21,6 +19,7 @@ from bot.profile.profiler import DataProfile
 from bot.slack.blocks import Block
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, at, failure_code
+from bot.slack.clients import SlackClients
 from bot.slack.profile_blocks import profile_blocks
 from bot.slack.sessions import ACTIVE, SessionSupport
 from bot.slack.uploads import SlackUploads, Upload
@@ -30,19 +29,19 @@ logger = logging.getLogger(__name__)
 
 class SlackSurface:
     def __init__(
-        self, client: AsyncWebClient, sessions: SessionSupport, uploads: SlackUploads
+        self, clients: SlackClients, sessions: SessionSupport, uploads: SlackUploads
     ) -> None:
-        self._client = client
+        self._clients = clients
         self._sessions = sessions
         self._uploads = uploads
 
     async def idle(self, key: ThreadKey) -> None:
         """Nothing runs in the thread: end an agent session left `processing`."""
-        if self._sessions.refused is not None:
+        if self._sessions.refused_in(key.team_id) is not None:
             return
         try:
             with at(Priority.SIGN):
-                await self._client.agents_sessions_setStatus(
+                await self._clients.for_team(key.team_id).agents_sessions_setStatus(
                     channel_id=key.channel_id, thread_ts=key.thread_ts, status=ACTIVE
                 )
         except SLACK_FAILURES as error:
@@ -53,7 +52,7 @@ class SlackSurface:
         The text may name files or columns: it is defused (blocks are the caller's). It is
         the reply to what someone did: it waits its turn rather than being given up."""
         with at(Priority.FINAL):
-            response = await self._client.chat_postMessage(
+            response = await self._clients.for_team(key.team_id).chat_postMessage(
                 channel=key.channel_id,
                 thread_ts=key.thread_ts,
                 text=defuse(text[:3000]),
@@ -84,7 +83,7 @@ class SlackSurface:
 
     async def notify(self, key: ThreadKey, user_id: str, text: str) -> None:
         try:
-            await self._client.chat_postEphemeral(
+            await self._clients.for_team(key.team_id).chat_postEphemeral(
                 channel=key.channel_id, user=user_id, text=text, thread_ts=key.thread_ts
             )
         except SLACK_FAILURES as error:
@@ -95,7 +94,7 @@ class SlackSurface:
             await self._post_code(key, name, code)
 
     async def _post_code(self, key: ThreadKey, name: str, code: str) -> None:
-        await self._client.files_upload_v2(
+        await self._clients.for_team(key.team_id).files_upload_v2(
             channel=key.channel_id,
             thread_ts=key.thread_ts,
             content=code,
@@ -113,10 +112,10 @@ class SlackSurface:
             shared = await self._uploads.share(key, [Upload(name, defuse(title), content, size)])
         return bool(shared.files)
 
-    async def suggest_prompts(self, channel_id: str) -> None:
+    async def suggest_prompts(self, channel_id: str, *, team_id: str) -> None:
         """Pin suggested prompts in the Messages tab (agent view: no `thread_ts`)."""
         try:
-            await self._client.assistant_threads_setSuggestedPrompts(
+            await self._clients.for_team(team_id).assistant_threads_setSuggestedPrompts(
                 channel_id=channel_id,
                 title=wording.PROMPTS_TITLE,
                 prompts=[{"title": title, "message": text} for title, text in wording.PROMPTS],

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import aiohttp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.turns import ThreadKey
 from bot.slack.client import SLACK_FAILURES, failure_code
+from bot.slack.clients import SlackClients
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +48,17 @@ class UploadRefused(Exception):
 
 
 class SlackUploads:
-    def __init__(self, client: AsyncWebClient, session: aiohttp.ClientSession) -> None:
-        self._client = client
+    def __init__(self, clients: SlackClients, session: aiohttp.ClientSession) -> None:
+        self._clients = clients
         self._session = session
 
     async def share(self, key: ThreadKey, uploads: Sequence[Upload]) -> Shared:
         """Upload each file, then share the ones that made it in one message of the thread."""
+        client = self._clients.for_team(key.team_id)
         shared, ready = Shared(), []
         for upload in uploads:
             try:
-                ticket = await self._client.files_getUploadURLExternal(
+                ticket = await client.files_getUploadURLExternal(
                     filename=upload.name, length=upload.size
                 )
                 await self._send(str(ticket["upload_url"]), upload)
@@ -71,7 +72,7 @@ class SlackUploads:
         if not ready:
             return shared
         try:
-            done = await self._client.files_completeUploadExternal(
+            done = await client.files_completeUploadExternal(
                 files=[entry for _, entry in ready],
                 channel_id=key.channel_id,
                 thread_ts=key.thread_ts,

@@ -14,3 +14,4 @@ from bot.wording.cleanup import *  # noqa: F403
 from bot.wording.costs import *  # noqa: F403
 from bot.wording.drops import *  # noqa: F403
 from bot.wording.exports import *  # noqa: F403
+from bot.wording.installs import *  # noqa: F403

@@ -29,7 +29,11 @@ host), slack_faults, slack_events + slack_event_sender (event payloads, signed r
 slack_setup + slack_assertions (FakeSlack's set-up and assertion helpers), slack_pings;
 slack_interactions (slash commands and modals from the user's side) + slack_commands (command
 payloads, replies, response URLs) + slack_triggers (trigger ids, response URLs) + slack_views +
-slack_view_limits (views.* and modal validation) + slack_submissions (view_submission).
+slack_view_limits (views.* and modal validation) + slack_submissions (view_submission);
+slack_raw_routes (upload URL, file hosts, response URLs, the authorize page); several
+workspaces: slack_teams (which token opens which workspace) + slack_team (``FakeTeam``, the
+handle of another workspace) + slack_actions (what people do there, removing the app
+included) + slack_oauth (the OAuth v2 flow: authorize page, ``oauth.v2.access``).
 
 Run by hand: ``python -m tests.fakes.slack_api [--port N] [--token xoxb-…]``.
 """
@@ -40,40 +44,28 @@ import argparse
 import asyncio
 import logging
 import signal
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from tests.fakes import slack_events, slack_sessions
+from tests.fakes.slack_actions import Removal as Removal
+from tests.fakes.slack_actions import TeamActions
+from tests.fakes.slack_actions import UserMessage as UserMessage
 from tests.fakes.slack_assertions import SlackAssertions
-from tests.fakes.slack_file_record import Share
 from tests.fakes.slack_interactions import SlackInteractions
-from tests.fakes.slack_objects import Channel, Message
+from tests.fakes.slack_oauth import Visitor as Visitor
 from tests.fakes.slack_server import SlackServer
 from tests.fakes.slack_setup import SlackSetup
 from tests.fakes.slack_state import Workspace
+from tests.fakes.slack_team import FakeTeam, new_workspace
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class UserMessage:
-    """A human message now in the fake's history, and the envelopes Slack would deliver for it."""
-
-    ts: str
-    message_event: dict[str, Any]
-    app_mention_event: dict[str, Any] | None
-
-    @property
-    def envelopes(self) -> list[dict[str, Any]]:
-        return [e for e in (self.message_event, self.app_mention_event) if e is not None]
-
-
-class FakeSlack(SlackSetup, SlackAssertions, SlackInteractions, SlackServer):
-    """The fake workspace and its servers. Defaults: users UBOT (the bot), U0ALICE (Europe/Paris)
-    and U0BOB (America/New_York); public channel C0GENERAL (alice, bob, bot) and DM D0DM (alice).
-    State lives in ``self.ws`` (``slack_state.Workspace``); calls in ``self.calls``.
+class FakeSlack(SlackSetup, SlackAssertions, SlackInteractions, TeamActions, SlackServer):
+    """The fake Slack and its first workspace. Defaults: users UBOT (the bot), U0ALICE
+    (Europe/Paris) and U0BOB (America/New_York); public channel C0GENERAL (alice, bob, bot) and
+    DM D0DM (alice); the app is installed there with ``bot_token``. State lives in ``self.ws``
+    (``slack_state.Workspace``); calls (of every workspace) in ``self.calls``. More
+    workspaces: ``add_team`` (``slack_team.FakeTeam``); OAuth installs: ``self.oauth``.
 
     ``rate_limits`` (default on) enforces Slack's buckets, refilled ``rate_speed`` times faster
     than real time; ``cdn_redirects`` (default on) sends downloads through the CDN host;
@@ -115,145 +107,27 @@ class FakeSlack(SlackSetup, SlackAssertions, SlackInteractions, SlackServer):
         self.add_channel("C0GENERAL", name="general", members=["U0ALICE", "U0BOB"])
         self.add_channel("D0DM", is_im=True, members=["U0ALICE"])
 
-    def post_user_message(
+    def add_team(
         self,
-        channel: str,
-        user: str,
-        text: str,
+        team_id: str,
         *,
-        thread_ts: str | None = None,
-        files: Sequence[dict[str, Any] | str] | None = None,
-        mention_bot: bool = False,
-        stub_files: bool | None = None,
-    ) -> UserMessage:
-        """Record a human message (visible to conversations.replies) and build the envelopes Slack
-        delivers for it: a ``message`` event and, when it mentions the bot outside a DM, an
-        ``app_mention`` twin with its own event_id. In Slack Connect channels (or with
-        ``stub_files=True``) the events carry file stubs instead of full file objects."""
-        conversation = self.ws.channel(channel)
-        if thread_ts is not None:
-            self.ws.thread_root(channel, thread_ts, "thread_not_found")
-        conversation.members.add(user)
-        mention = f"<@{self.ws.bot_user_id}>"
-        if mention_bot and mention not in text:
-            text = f"{mention} {text}"
-        records = [self.ws.files[f if isinstance(f, str) else f["id"]] for f in files or []]
-        message = Message(
-            channel=channel,
-            ts=self.ws.next_ts(),
-            user=user,
-            text=text,
-            files=records,
-            thread_ts=thread_ts,
-            subtype="file_share" if records else None,
-            client_msg_id=str(uuid.uuid4()),
-            team=self.ws.team_id,
-            blocks=slack_events.rich_text_blocks(text),
+        name: str | None = None,
+        bot_user_id: str | None = None,
+        installed: bool = False,
+    ) -> FakeTeam:
+        """Another workspace (empty: add its users and channels); the app is not installed
+        there unless ``installed`` (else install it through ``self.oauth``'s flow)."""
+        ws = new_workspace(
+            self.ws, team_id, name or f"Workspace {team_id}", bot_user_id or f"U{team_id[1:]}BOT"
         )
-        self.ws.add_message(message, source="user")
-        for record in records:
-            record.shares.append(Share(channel, message.ts, thread_ts, conversation.is_private))
-        self._changes.notify()
-        return self._user_message_events(conversation, message, mention_bot, stub_files)
+        self.teams.add(ws)
+        if installed:
+            self.teams.install(ws)
+        return FakeTeam(self, ws)
 
-    def _user_message_events(
-        self, channel: Channel, message: Message, mention_bot: bool, stub_files: bool | None
-    ) -> UserMessage:
-        use_stubs = channel.is_ext_shared if stub_files is None else stub_files
-        files = [f.stub() if use_stubs else f.to_api() for f in message.files] or None
-        root = self.ws.message(channel.id, message.thread_ts) if message.thread_ts else None
-        common: dict[str, Any] = {
-            "user": message.user,
-            "channel": channel.id,
-            "text": message.text,
-            "ts": message.ts,
-            "team_id": self.ws.team_id,
-            "thread_ts": message.thread_ts,
-            "files": files,
-            "parent_user_id": root.user if root else None,
-            "client_msg_id": message.client_msg_id,
-        }
-        wrap: dict[str, Any] = {
-            "team_id": self.ws.team_id,
-            "api_app_id": self.ws.app_id,
-            "bot_user_id": self.ws.bot_user_id,
-            "is_ext_shared_channel": channel.is_ext_shared,
-        }
-        event = slack_events.message(
-            **common, subtype=message.subtype, channel_type=channel.channel_type
-        )
-        # The author's home workspace: another one for a Slack Connect guest.
-        home = self.ws.users[message.user].team_id if message.user in self.ws.users else None
-        teams = {"team": home, "user_team": home, "source_team": home} if home else {}
-        event |= teams
-        mention = None
-        if mention_bot and not channel.is_im:
-            twin = slack_events.app_mention(**common) | teams
-            mention = slack_events.envelope(twin, **wrap)
-        return UserMessage(message.ts, slack_events.envelope(event, **wrap), mention)
-
-    def block_actions(
-        self,
-        *,
-        user: str,
-        channel: str,
-        message_ts: str,
-        action_id: str,
-        value: str,
-        block_id: str = "feedback",
-        action_type: str = "button",
-    ) -> dict[str, Any]:
-        """A block_actions payload for a click on a bot message in the fake, whose
-        ``response_url`` posts back to the fake (``slack.response_posts``)."""
-        message = self.ws.message(channel, message_ts)
-        if message is None:
-            raise ValueError(f"no message {message_ts} in {channel}")
-        hook = self.ws.hooks.issue("actions", user=user, channel=channel)
-        return slack_events.block_actions(
-            user=user,
-            channel=channel,
-            message_ts=message_ts,
-            action_id=action_id,
-            value=value,
-            thread_ts=message.thread_ts,
-            block_id=block_id,
-            action_type=action_type,
-            team_id=self.ws.team_id,
-            api_app_id=self.ws.app_id,
-            message=self.ws.message_to_api(message),
-            response_url=f"{self.url}actions/{hook.id}",
-            trigger_id=self.ws.triggers.issue(user, source="block_actions"),
-            user_team=self.ws.users[user].team_id if user in self.ws.users else None,
-        )
-
-    @property
-    def agent_session_stopped(self) -> bool:
-        """Whether the app subscribes to ``agent_session_stopped`` (switchable at run time)."""
-        return self.ws.agent_session_stopped_subscribed
-
-    @agent_session_stopped.setter
-    def agent_session_stopped(self, subscribed: bool) -> None:
-        self.ws.agent_session_stopped_subscribed = subscribed
-
-    def stop_session(self, channel: str, thread_ts: str, user: str) -> dict[str, Any]:
-        """What Slack does when ``user`` clicks the agent session's Stop button: stop every open
-        stream of the bot in the thread (later appends fail with
-        ``message_not_in_streaming_state``) and return the ``agent_session_stopped`` envelope to
-        deliver to the bot (``streaming_message_ts`` = those streams). The session's status does
-        not change: the app must move it. The button exists only while the session is
-        ``processing`` and the app subscribes to the event (else ValueError)."""
-        stopped = slack_sessions.stop_session(self.ws, channel, thread_ts, user)
-        self._changes.notify()
-        event = slack_events.agent_session_stopped(
-            channel=channel, thread_ts=thread_ts, user=user, streaming_message_ts=stopped
-        )
-        return slack_events.envelope(
-            event,
-            team_id=self.ws.team_id,
-            api_app_id=self.ws.app_id,
-            bot_user_id=self.ws.bot_user_id,
-            is_ext_shared_channel=self.ws.channel(channel).is_ext_shared,
-        )
+    def team(self, team_id: str) -> FakeTeam:
+        """The handle of a workspace added before (or of the first one)."""
+        return FakeTeam(self, self.teams.get(team_id))
 
 
 # --- run by hand ----------------------------------------------------------------------------------
@@ -268,6 +142,8 @@ async def _serve(port: int, token: str) -> None:
         print(f"Fake Slack Web API: {slack.base_url}", flush=True)
         print(f"Bot token:          {slack.bot_token}", flush=True)
         print(f"CDN host:           {slack.cdn_host}", flush=True)
+        print(f"OAuth client:       {slack.oauth.client_id} / {slack.oauth.client_secret}")
+        print(f"Authorize page:     {slack.url}oauth/v2/authorize", flush=True)
         print(f"Try: curl -s -X POST -H 'Authorization: Bearer {token}' {slack.base_url}auth.test")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()

@@ -26,7 +26,6 @@ from aiohttp import web
 
 from tests.fakes.slack_file_record import FileRecord
 from tests.fakes.slack_files import file_response
-from tests.fakes.slack_state import Workspace
 
 URL_TTL = 300.0
 HOST_NAME = "localhost"  # a different host name from the files host (127.0.0.1)
@@ -57,8 +56,8 @@ def _error_xml(code: str, message: str) -> str:
 class Cdn:
     """The CDN host: presigns URLs for the files host and serves them on its own port."""
 
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
+    def __init__(self, find_file: Callable[[str], FileRecord | None]) -> None:
+        self._find_file = find_file
         self.url_ttl = URL_TTL
         self.requests: list[CdnRequest] = []
         self._secret = secrets.token_bytes(32)
@@ -133,7 +132,7 @@ class Cdn:
             self._record(request, 403, file_id, "denied")
             body = _error_xml("AccessDenied", denial)
             return web.Response(status=403, text=body, content_type="application/xml")
-        record = self.ws.files.get(file_id)
+        record = self._find_file(file_id)
         if (
             record is None
             or not record.uploaded

@@ -10,12 +10,15 @@ token buckets (``slack_limits``, ``self.limits``, on by default) and ``faults.ra
 Two hosts serve files: the files host (this server, ``127.0.0.1``: ``url_private*``, token
 checked) and the CDN (``slack_cdn``, ``localhost`` on its own port), to which the files host
 redirects an authorised download while ``cdn_redirects`` is on (the default).
+
+Several workspaces (``slack_teams``): each bot token opens its own, with its own state, faults
+and rate limits; the OAuth flow (``slack_oauth``: ``/oauth/v2/authorize``, ``oauth.v2.access``)
+installs the app in them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
@@ -26,7 +29,6 @@ from aiohttp import web
 
 from tests.fakes import (
     slack_chat,
-    slack_commands,
     slack_conversations,
     slack_files,
     slack_home,
@@ -35,11 +37,14 @@ from tests.fakes import (
     slack_views,
 )
 from tests.fakes.slack_cdn import Cdn
-from tests.fakes.slack_faults import CDN, DOWNLOAD, UPLOAD, Faults
-from tests.fakes.slack_http import bearer, drop, held, read_args
+from tests.fakes.slack_faults import Faults
+from tests.fakes.slack_http import bearer, drop, read_args
 from tests.fakes.slack_limits import PER_CHANNEL, RateLimits
 from tests.fakes.slack_methods import BOT_SCOPES, SPECS, SlackError, arg_str
-from tests.fakes.slack_state import Call, ResponseUrlPost, Workspace
+from tests.fakes.slack_oauth import FakeOAuth
+from tests.fakes.slack_raw_routes import RawRoutes
+from tests.fakes.slack_state import Call, Workspace
+from tests.fakes.slack_teams import Teams
 from tests.fakes.slack_waiting import ChangeFeed, Waiting
 
 logger = logging.getLogger(__name__)
@@ -74,8 +79,9 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-class SlackServer(Waiting):
-    """Serves one ``Workspace`` on 127.0.0.1 (port 0 = any free port) and records every call."""
+class SlackServer(RawRoutes, Waiting):
+    """Serves its workspaces on 127.0.0.1 (port 0 = any free port) and records every call;
+    ``ws`` is the first workspace (every helper's default)."""
 
     def __init__(
         self,
@@ -90,7 +96,10 @@ class SlackServer(Waiting):
         self.ws = ws
         self.calls: list[Call] = []
         self.limits = RateLimits(enabled=rate_limits, speed=rate_speed)
-        self.cdn = Cdn(ws)
+        """The first workspace's rate limits (others copy its settings when added)."""
+        self.teams = Teams(ws, self.limits)
+        self.oauth = FakeOAuth(self.teams)
+        self.cdn = Cdn(self.teams.file)
         self.cdn_redirects = cdn_redirects
         """Authorised downloads answer 302 to the CDN (True) or the bytes themselves (False)."""
         self._host, self._port = host, port
@@ -105,15 +114,17 @@ class SlackServer(Waiting):
         app.router.add_post("/upload/v1/{upload_id}", self._handle_upload)
         app.router.add_get("/files-pri/{team_file}/download/{name}", self._handle_download)
         app.router.add_get("/files-pri/{team_file}/{name}", self._handle_download)
-        app.router.add_post("/actions/{hook}", self._handle_response_url)
+        app.router.add_post("/actions/{team}/{hook}", self._handle_response_url)
         app.router.add_post("/commands/{team}/{hook}", self._handle_response_url)
+        app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         self._port = self._runner.addresses[0][1]
-        self.ws.root_url = self.url
-        for record in self.ws.files.values():  # files added before start() get the real address
-            record.root_url = self.url
+        for ws in self.teams:
+            ws.root_url = self.url
+            for record in ws.files.values():  # files added before start() get the real address
+                record.root_url = self.url
         await self.cdn.start(self._handle_cdn)
         return self
 
@@ -182,8 +193,9 @@ class SlackServer(Waiting):
             args, warning, parse_error = {}, None, error
         token = bearer(request) or args.pop("token", None)
         args.pop("token", None)
-        await asyncio.sleep(self.faults.take_delay(method))
-        fault = self.faults.take(method)
+        faults = self._workspace_of(token).faults
+        await asyncio.sleep(faults.take_delay(method))
+        fault = faults.take(method)
         if fault is not None and fault.kind == "drop":
             self._record(
                 Call(method, args, arrived, False, "connection_dropped", {}), request, token
@@ -201,6 +213,8 @@ class SlackServer(Waiting):
             status, body, retry_after = 200, {"ok": False, "error": fault.error}, None
         elif parse_error is not None:
             status, body, retry_after = 200, parse_error.to_response(), None
+        elif method == "oauth.v2.access":
+            status, body, retry_after = 200, self._exchange(args, request), None
         else:
             status, body, retry_after = self._answer(method, args, token)
         if warning and body.get("ok"):
@@ -213,6 +227,17 @@ class SlackServer(Waiting):
         call = Call(method, args, arrived, bool(body.get("ok")), body.get("error"), body)
         self._record(call, request, token)
         return web.json_response(body, status=status, headers=headers)
+
+    def _workspace_of(self, token: str | None) -> Workspace:
+        """The workspace a token belongs (or belonged) to; the first one when it names none."""
+        team = self.teams.team_of(token)
+        return self.teams.get(team) if team is not None else self.ws
+
+    def _exchange(self, args: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        try:
+            return {"ok": True, **self.oauth.access(args, request.headers.get("Authorization"))}
+        except SlackError as error:
+            return error.to_response()
 
     def _answer(
         self, method: str, args: dict[str, Any], token: str | None
@@ -227,19 +252,19 @@ class SlackServer(Waiting):
                 raise SlackError("unknown_method", req_method=method)
             if not token:
                 raise SlackError("not_authed")
-            if method == "apps.connections.open" and token == self.bot_token:
+            if method == "apps.connections.open" and self.teams.is_bot_token(token):
                 raise SlackError("not_allowed_token_type")
-            if token != self.bot_token:
-                raise SlackError("invalid_auth")
-            retry_after = self.limits.take(method, self._limit_channel(method, args))
+            ws = self.teams.opened_by(token)
+            limits = self.teams.limits(ws)
+            retry_after = limits.take(method, self._limit_channel(ws, method, args))
             if retry_after is not None:
                 return 429, {"ok": False, "error": "ratelimited"}, retry_after
             SPECS[method].check(args)
-            return 200, {"ok": True, **handler(self.ws, args)}, None
+            return 200, {"ok": True, **handler(ws, args)}, None
         except SlackError as error:
             return 200, error.to_response(), None
 
-    def _limit_channel(self, method: str, args: dict[str, Any]) -> str | None:
+    def _limit_channel(self, ws: Workspace, method: str, args: dict[str, Any]) -> str | None:
         """The channel whose bucket a per-channel method draws on (a user ID means their DM)."""
         if method not in PER_CHANNEL:
             return None
@@ -247,67 +272,11 @@ class SlackServer(Waiting):
             channel = arg_str(args, PER_CHANNEL[method])
         except SlackError:
             return None
-        return slack_chat.resolve_channel(self.ws, channel)
+        return slack_chat.resolve_channel(ws, channel)
 
     def _record(self, call: Call, request: web.Request, token: str | None) -> None:
         call.http_method, call.token = request.method, token
+        call.team = self.teams.team_of(token)
         self.calls.append(call)
         logger.info("%s %s -> %s", request.method, call.method, call.error or "ok")
         self._changes.notify()
-
-    # --- raw routes: upload URL, file hosting, response_url ------------------------------------
-
-    async def _raw_fault(self, route: str, request: web.Request) -> web.StreamResponse | None:
-        await asyncio.sleep(self.faults.take_delay(route))
-        fault = self.faults.take(route)
-        if fault is None:
-            return None
-        if fault.kind == "drop":
-            return drop(request)
-        status = 429 if fault.kind == "ratelimit" else 500
-        return web.Response(status=status, text=fault.error, headers={"Retry-After": "1"})
-
-    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
-        response = await self._raw_fault(UPLOAD, request)
-        if response is None:
-            response = await slack_files.receive_upload(self.ws, request)
-        self._changes.notify()
-        return response
-
-    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
-        file_id = request.match_info["team_file"].rsplit("-", 1)[-1]
-        hold = self.faults.held_files.get(file_id)
-        if hold is not None:
-            self.ws.held_downloads.append(file_id)
-            self._changes.notify()
-            try:
-                released = await held(request, hold)
-            finally:
-                self.ws.held_downloads.remove(file_id)
-            if not released:
-                self.ws.aborted_downloads.append(file_id)
-                self._changes.notify()
-                return web.Response(status=499, text="client gone")
-        response = await self._raw_fault(DOWNLOAD, request)
-        if response is None:
-            redirect = self.cdn.presign if self.cdn_redirects else None
-            response = slack_files.serve_file(self.ws, request, redirect)
-        self._changes.notify()
-        return response
-
-    async def _handle_cdn(self, request: web.Request) -> web.StreamResponse:
-        response = await self._raw_fault(CDN, request)
-        if response is None:
-            response = self.cdn.serve(request)
-        self._changes.notify()
-        return response
-
-    async def _handle_response_url(self, request: web.Request) -> web.Response:
-        kind, hook = request.path.split("/")[1], request.match_info["hook"]
-        raw = await request.read()
-        status, text = slack_commands.response_url_post(self.ws, kind, hook, raw)
-        if status == 200:
-            body = json.loads(raw)
-            self.ws.response_posts.append(ResponseUrlPost(hook, body, time.monotonic()))
-        self._changes.notify()
-        return web.Response(status=status, text=text)

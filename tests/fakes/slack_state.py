@@ -33,6 +33,8 @@ class Call:
     response: dict[str, Any]
     http_method: str = "POST"
     token: str | None = None
+    team: str | None = None
+    """The workspace the call's token belongs (or belonged) to; None for no or unknown tokens."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ def upgrade() -> None:
         "retired_workspaces",
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("returned_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("team_id"),
     )
 
