@@ -21,15 +21,24 @@ from handlers import Gate
 
 
 class Controls(Protocol):
-    async def cancel(self, turn_id: int, user_id: str) -> None: ...
+    """Buttons naming a turn pass `at`, the thread of the clicked message: a turn id from an
+    old button must still be that thread's turn."""
 
-    async def show_code(self, turn_id: int, user_id: str) -> None: ...
+    async def cancel(self, turn_id: int, user_id: str, *, at: ThreadKey | None = None) -> None: ...
 
-    async def export_notebook(self, turn_id: int, user_id: str) -> None: ...
+    async def show_code(
+        self, turn_id: int, user_id: str, *, at: ThreadKey | None = None
+    ) -> None: ...
 
-    async def feedback(self, turn_id: int, user_id: str, value: str) -> None: ...
+    async def export_notebook(
+        self, turn_id: int, user_id: str, *, at: ThreadKey | None = None
+    ) -> None: ...
 
-    async def retry(self, turn_id: int, user_id: str) -> None: ...
+    async def feedback(
+        self, turn_id: int, user_id: str, value: str, *, at: ThreadKey | None = None
+    ) -> None: ...
+
+    async def retry(self, turn_id: int, user_id: str, *, at: ThreadKey | None = None) -> None: ...
 
     async def suggestion(
         self, key: ThreadKey, *, message_ts: str, user_id: str, file_id: str, question: str
@@ -56,6 +65,11 @@ def _thread_of(body: dict[str, Any]) -> tuple[ThreadKey, str] | None:
     return ThreadKey(team, channel, thread_ts), message_ts
 
 
+def _at(body: dict[str, Any]) -> ThreadKey | None:
+    where = _thread_of(body)
+    return where[0] if where else None
+
+
 async def _admitted(gate: Gate, body: dict[str, Any]) -> bool:
     """Buttons that ask the model something follow the access rules."""
     where = _thread_of(body)
@@ -67,19 +81,19 @@ def register(app: AsyncApp, controls: Controls, gate: Gate) -> None:
     async def on_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         if (turn_id := _turn_id(action.get("value"))) is not None:
-            await controls.cancel(turn_id, body["user"]["id"])
+            await controls.cancel(turn_id, body["user"]["id"], at=_at(body))
 
     @app.action(ACTION_SHOW_CODE)
     async def on_show_code(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         if (turn_id := _turn_id(action.get("value"))) is not None:
-            await controls.show_code(turn_id, body["user"]["id"])
+            await controls.show_code(turn_id, body["user"]["id"], at=_at(body))
 
     @app.action(ACTION_EXPORT_NOTEBOOK)
     async def on_export_notebook(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()  # before the work: fetching images and uploading take a while
         if (turn_id := _turn_id(action.get("value"))) is not None:
-            await controls.export_notebook(turn_id, body["user"]["id"])
+            await controls.export_notebook(turn_id, body["user"]["id"], at=_at(body))
 
     @app.action(ACTION_RETRY)
     async def on_retry(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -87,14 +101,14 @@ def register(app: AsyncApp, controls: Controls, gate: Gate) -> None:
         if not await _admitted(gate, body):
             return
         if (turn_id := _turn_id(action.get("value"))) is not None:
-            await controls.retry(turn_id, body["user"]["id"])
+            await controls.retry(turn_id, body["user"]["id"], at=_at(body))
 
     @app.action(ACTION_FEEDBACK)
     async def on_feedback(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         verdict, _, turn = str(action.get("value") or "").partition(":")
         if (turn_id := _turn_id(turn)) is not None:
-            await controls.feedback(turn_id, body["user"]["id"], verdict)
+            await controls.feedback(turn_id, body["user"]["id"], verdict, at=_at(body))
 
     @app.action(ACTION_SUGGESTION)
     async def on_suggestion(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

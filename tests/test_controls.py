@@ -265,6 +265,22 @@ async def test_only_people_in_the_thread_can_retry(bot: BotUnderTest) -> None:
     assert len(bot.openai.requests_to("POST", "/responses")) == 1
 
 
+async def test_a_button_naming_another_threads_turn_does_nothing(bot: BotUnderTest) -> None:
+    # An old button may carry an id the database has since given to a newer turn elsewhere
+    # (SQLite reuses the ids of deleted rows): it acts only on its own thread's turn.
+    bot.openai.model.enqueue(
+        ScriptedTurn(failure=ResponseFailed()), ScriptedTurn(failure=ResponseFailed())
+    )
+    here = await bot.mention("first thread")
+    await bot.finished(here.ts)
+    there = await bot.mention("second thread")
+    elsewhere = await bot.finished(there.ts)
+    await click(bot, here.ts, ACTION_RETRY, str(elsewhere.id))
+    await bot.settled()
+    assert await bot.turn(f"retry-{elsewhere.id}") is None
+    assert len(bot.openai.requests_to("POST", "/responses")) == 2
+
+
 async def test_opening_the_messages_tab_pins_suggested_prompts(bot: BotUnderTest) -> None:
     from tests.fakes import slack_events
 

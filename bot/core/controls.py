@@ -44,9 +44,9 @@ class TurnControls:
         self._notices = notices
         self._history = history
 
-    async def cancel(self, turn_id: int, user_id: str) -> None:
+    async def cancel(self, turn_id: int, user_id: str, *, at: ThreadKey | None = None) -> None:
         """Stop a running turn; only people in its thread may."""
-        stored = await self._store.turns.get(turn_id)
+        stored = await self._turn(turn_id, at)
         if stored is None:
             return
         key = stored.turn.key
@@ -71,9 +71,9 @@ class TurnControls:
         if not self._service.cancel(running.id, by=user_id):
             await self._store.turns.request_cancel(running.id, by=user_id)
 
-    async def show_code(self, turn_id: int, user_id: str) -> None:
+    async def show_code(self, turn_id: int, user_id: str, *, at: ThreadKey | None = None) -> None:
         """Post the Python the turn ran, as a `.py` file, from the turn's record."""
-        stored = await self._store.turns.get(turn_id)
+        stored = await self._turn(turn_id, at)
         if stored is None:
             return
         if not stored.code_runs:
@@ -84,22 +84,27 @@ class TurnControls:
         listing = code_listing(stored.code_runs, question=stored.turn.text)
         await self._notices.post_code(stored.turn.key, f"analysis-{turn_id}.py", listing)
 
-    async def export_notebook(self, turn_id: int, user_id: str) -> None:
+    async def export_notebook(
+        self, turn_id: int, user_id: str, *, at: ThreadKey | None = None
+    ) -> None:
         """The whole thread as a notebook, in the thread; anyone who sees the thread may
         export it (read-only: it shows what the thread already shows)."""
-        await self._exporter.export(turn_id, user_id)
+        if at is None or await self._turn(turn_id, at) is not None:
+            await self._exporter.export(turn_id, user_id)
 
-    async def feedback(self, turn_id: int, user_id: str, value: str) -> None:
-        stored = await self._store.turns.get(turn_id)
+    async def feedback(
+        self, turn_id: int, user_id: str, value: str, *, at: ThreadKey | None = None
+    ) -> None:
+        stored = await self._turn(turn_id, at)
         if stored is None or value not in ("good", "bad"):
             return
         await self._store.artifacts.set_feedback(turn_id, user_id, value)
         await self._notices.notify(stored.turn.key, user_id, wording.FEEDBACK_THANKS)
 
-    async def retry(self, turn_id: int, user_id: str) -> None:
+    async def retry(self, turn_id: int, user_id: str, *, at: ThreadKey | None = None) -> None:
         """Ask the same question again, with the same files (once, however many clicks);
         like Cancel, only people in the thread may."""
-        stored = await self._store.turns.get(turn_id)
+        stored = await self._turn(turn_id, at)
         if stored is None:
             return
         if not await self._in_thread(stored, user_id):
@@ -130,6 +135,14 @@ class TurnControls:
             source="suggestion",
         )
         await self._intake.submit(turn)
+
+    async def _turn(self, turn_id: int, at: ThreadKey | None) -> StoredTurn | None:
+        """The turn a button under a message in `at` names, if it is that thread's: a button
+        older than the retention may name an id the database gave to a newer turn since."""
+        stored = await self._store.turns.get(turn_id)
+        if stored is None or (at is not None and stored.turn.key != at):
+            return None
+        return stored
 
     async def _in_thread(self, stored: StoredTurn, user_id: str) -> bool:
         if user_id == stored.turn.user_id or user_id in await self._store.turns.askers(
