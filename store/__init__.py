@@ -19,8 +19,8 @@ from store.actions import ActionLog
 from store.artifacts import ArtifactStore
 from store.channels import ChannelSettings
 from store.database import Database, open_database
-from store.health import SchemaState, queue_depth, schema_state
 from store.deletions import DeletionQueue
+from store.health import SchemaState, queue_depth, schema_state
 from store.installations import Installations
 from store.replies import ReplyLog
 from store.retention import RetentionStore
