@@ -6,6 +6,8 @@ slack-analyst ask --file data.csv "question"   analyse in the terminal (OPENAI_A
 slack-analyst usage [--since 30d] [--by user|channel|workspace] [--csv]
                          what turns cost, from the database (DATABASE_URL only)
 slack-analyst cleanup [--dry-run]   delete data idle for ANALYST_RETENTION_DAYS now, and say what
+slack-analyst doctor     check the settings against Slack, OpenAI and the database; say what is
+                         wrong (exit status 1 if anything is)
 """
 
 from __future__ import annotations
@@ -43,12 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     cleanup.add_argument(
         "--dry-run", action="store_true", help="print what would be deleted; delete nothing"
     )
+    commands.add_parser(
+        "doctor", help="check the configuration against Slack, OpenAI and the database"
+    )
     return parser
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     load_dotenv()
+    if args.command == "doctor":  # reports bad settings itself, with everything else
+        from bot.doctor import doctor
+
+        return asyncio.run(doctor(os.environ, out=sys.stdout))
     if args.command == "usage":  # reads the database only: no Slack or OpenAI settings
         from bot.usage_report import report
 

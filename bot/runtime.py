@@ -22,7 +22,6 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
@@ -45,6 +44,8 @@ from bot.core.uploads import UploadLifetime
 from bot.core.worker import Worker
 from bot.core.workspace import WorkspaceBuilder
 from bot.engine import OpenAIEngine, open_client
+from bot.metrics import Metrics
+from bot.probes import Probes
 from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
 from bot.slack.analyst_command import AnalystCommand
@@ -78,20 +79,26 @@ class Runtime:
     store: Store
     slack: SlackClients
     retention: RetentionJob
+    health: Probes
+    """What `/livez`, `/readyz`, `/healthz` and `/metrics` answer."""
+    metrics: Metrics
+    """This process's counters: `metrics.turn_resumed()` and friends."""
 
-    async def health(self) -> dict[str, Any]:
-        database = await self.store.ping()
-        return {
-            "ok": database == "ok",
-            "mode": self.settings.mode,
-            "database": database,
-            "running_turns": self.worker.running,
-        }
+    @property
+    def draining(self) -> bool:
+        """SIGTERM arrived: the process takes no new work and reports not ready."""
+        return self.health.draining
+
+    def begin_drain(self) -> None:
+        """Report not ready from now on (idempotent). Stopping claims and handing back turns
+        are the worker's part of the drain."""
+        self.health.begin_drain()
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, native_stream: bool = True) -> AsyncIterator[Runtime]:
     """Open resources, wire the bot, start the worker; close everything on exit."""
+    metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
         session = await stack.enter_async_context(
             aiohttp.ClientSession(
@@ -100,14 +107,16 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         )
         store = await stack.enter_async_context(open_store(settings.database_url))
         openai_client = await stack.enter_async_context(open_client(settings))
-        base = slack_client(settings, session)  # OAuth: no token (the install flow's)
-        clients, installs = _slack_clients(settings, session, store, base)
+        # OAuth: no token (the install flow's)
+        base = slack_client(settings, session, observer=metrics.slack_call)
+        clients, installs = _slack_clients(settings, session, store, base, metrics)
         engine = OpenAIEngine(
             openai_client,
             model=settings.model,
             rate_limit_budget_s=settings.rate_limit_wait_s,
             idle_timeout_s=settings.stream_idle_timeout_s,
             retention_days=settings.retention_days,
+            on_error=metrics.openai_error,
         )
         directory = SlackDirectory(clients)
         relay = FileRelay(
@@ -136,6 +145,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
                 user_id=turn.user_id,
                 turn_id=turn_id,
                 native_stream=native_stream,
+                on_sign=lambda: metrics.first_sign(turn_id),
             )
 
         profiles = ChannelProfiles(
@@ -181,8 +191,8 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         worker = Worker(
             turns=store.turns,
-            run=service.run,
-            report_interrupted=service.report_interrupted,
+            run=metrics.observed(service.run),
+            report_interrupted=metrics.interruptions(service.report_interrupted),
             cancel=lambda turn_id, by: service.cancel(turn_id, by=by),
             abandon=service.abandon,
             replies=store.replies,
@@ -220,11 +230,21 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
         stack.push_async_callback(intake.quiesce)  # runs before the worker drains
         retention = retention_job(settings, store, engine, owner=owner)
         await stack.enter_async_context(retention.started(interval_s=settings.retention_interval_s))
-        yield Runtime(settings, app, intake, service, worker, store, clients, retention)
+        probes = Probes(
+            store=store, metrics=metrics, running=lambda: worker.running, mode=settings.mode
+        )
+        probes.slack_ready = settings.mode != "socket"  # Socket Mode: once connected
+        yield Runtime(
+            settings, app, intake, service, worker, store, clients, retention, probes, metrics
+        )
 
 
 def _slack_clients(
-    settings: Settings, session: aiohttp.ClientSession, store: Store, base: ScheduledSlack
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    store: Store,
+    base: ScheduledSlack,
+    metrics: Metrics,
 ) -> tuple[SlackClients, Installs | None]:
     """The one workspace's client (`SLACK_BOT_TOKEN`), or a client per installed workspace
     and where installs are recorded (OAuth)."""
@@ -232,7 +252,9 @@ def _slack_clients(
         return OneWorkspace(base, _present(settings.slack_bot_token)), None
     clients = InstalledWorkspaces(
         store.installations,
-        lambda credentials: slack_client(settings, session, credentials=credentials),
+        lambda credentials: slack_client(
+            settings, session, credentials=credentials, observer=metrics.slack_call
+        ),
     )
     return clients, Installs(store.installations, clients, store.retired)
 
@@ -254,11 +276,13 @@ async def serve(settings: Settings) -> None:
         if settings.mode == "socket":
             socket_mode = SocketMode(runtime.app, _present(settings.slack_app_token))
             await socket_mode.connect()
+            runtime.health.slack_ready = True
         logger.info("Slack Analyst is running (%s mode, port %d)", settings.mode, settings.port)
         try:
             await stop.wait()
         finally:
             logger.info("shutting down")
+            runtime.begin_drain()
             if socket_mode is not None:
                 await socket_mode.close()
             await runner.cleanup()

@@ -20,6 +20,7 @@ from store.artifacts import ArtifactStore
 from store.channels import ChannelSettings
 from store.database import Database, open_database
 from store.deletions import DeletionQueue
+from store.health import SchemaState, queue_depth, schema_state
 from store.installations import Installations
 from store.replies import ReplyLog
 from store.retention import RetentionStore
@@ -56,6 +57,14 @@ class Store:
             return type(error).__name__
         return "ok"
 
+    async def schema(self) -> SchemaState:
+        """The database's schema revision against this code's newest (never raises)."""
+        return await schema_state(self.engine)
+
+    async def queue_depth(self) -> int:
+        """Turns queued, across every replica."""
+        return await queue_depth(self.engine)
+
 
 @asynccontextmanager
 async def open_store(url: str, *, run_migrations: bool = True) -> AsyncIterator[Store]:
@@ -67,4 +76,4 @@ async def open_store(url: str, *, run_migrations: bool = True) -> AsyncIterator[
         await engine.dispose()
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["SchemaState", "Store", "open_store"]

@@ -49,6 +49,13 @@ class Installations:
             row = (await conn.execute(query)).first()
         return None if row is None else _installation(row)
 
+    async def every(self, *, limit: int = 1000) -> list[Installation]:
+        """The workspaces the app is installed in (oldest install first)."""
+        query = select(slack_installations).order_by(slack_installations.c.installed_at)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query.limit(limit))).all()
+        return [_installation(row) for row in rows]
+
     async def delete(self, team_id: str) -> bool:
         """Forget the workspace's installation; False when there was none."""
         stmt = delete(slack_installations).where(slack_installations.c.team_id == team_id)

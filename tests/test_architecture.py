@@ -6,6 +6,7 @@ bot.engine    the only code that imports openai
 bot.slack     everything that speaks Slack (with handlers, the only users of slack_sdk/bolt)
 handlers      the listeners: parse, delegate, done
 store         the database; of the bot, only the core's value types
+bot.metrics   the process's Prometheus registry (the only user of prometheus_client)
 bot.runtime   the composition root: wires everything, imports no vendor SDK itself
 """
 
@@ -63,6 +64,17 @@ ALLOWED: dict[str, set[str]] = {
         "store",
     },
     "bot.cleanup": {"bot.core", "bot.engine", "bot.errors", "bot.settings", "bot.wording", "store"},
+    "bot.metrics": {"bot.core"},
+    "bot.doctor": {
+        "bot.engine",
+        "bot.env_reader",
+        "bot.errors",
+        "bot.settings",
+        "bot.slack",
+        "bot.wording",
+        "store",
+    },
+    "bot.probes": {"bot.metrics", "store"},
     "bot.runtime": {"bot", "handlers", "store"},
     "bot.__main__": {"bot", "store"},
     "handlers": {"handlers", "bot.core", "bot.slack", "bot.profile"},
@@ -79,6 +91,7 @@ VENDORS: dict[str, set[str]] = {
     "alembic": {"store"},
     "asyncpg": {"store"},
     "aiosqlite": {"store"},
+    "prometheus_client": {"bot.metrics"},
 }
 FIRST_PARTY = PACKAGES
 TYPING_ONLY = {"__future__", "_typeshed"}  # exist for type checkers only

@@ -910,9 +910,9 @@ async def test_spec_report_feeds_the_fixture_failure(
     assert "spec violation: POST /containers: '3g' is not one of" in fake_openai.spec_report()
     fake_openai.spec_violations.clear()
     with pytest.raises(openai.NotFoundError) as caught:
-        await openai_client.models.list()  # in the spec, not in the fake
+        await openai_client.batches.list()  # in the spec, not in the fake
     assert caught.value.code == "fake_not_implemented"
-    assert fake_openai.spec_report() == "FakeOpenAI could not serve: GET /models"
+    assert fake_openai.spec_report() == "FakeOpenAI could not serve: GET /batches"
     fake_openai.unhandled_requests.clear()
 
 

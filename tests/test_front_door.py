@@ -174,7 +174,12 @@ async def test_socket_mode_delivers_events_without_an_http_events_route(tmp_path
         async with open_runtime(settings) as runtime:
             application, endpoint = web_app(runtime.app, health=runtime.health, signing_secret=None)
             assert endpoint is None  # unsigned socket-mode apps must not take HTTP events
-            assert {r.resource.canonical for r in application.router.routes()} == {"/healthz"}
+            assert {r.resource.canonical for r in application.router.routes()} == {
+                "/livez",
+                "/readyz",
+                "/healthz",
+                "/metrics",
+            }
             sent = slack.post_user_message("C0GENERAL", "U0ALICE", "hi", mention_bot=True)
             request = AsyncBoltRequest(
                 mode="socket_mode",

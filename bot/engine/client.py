@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import timedelta
 from typing import IO, Any
 
@@ -63,8 +63,10 @@ class OpenAIEngine(Deletions):
         rate_limit_budget_s: float = 60.0,
         idle_timeout_s: float = 300.0,
         retention_days: int = 30,
+        on_error: Callable[[EngineError], None] | None = None,
     ) -> None:
         self._client = client
+        self._on_error = on_error
         self.upload_lifetime = upload_lifetime(retention_days)
         if retention_days * 86_400 > FILE_TTL_MAX_S:
             logger.info(
@@ -84,6 +86,15 @@ class OpenAIEngine(Deletions):
         self._rate_limit_budget_s = rate_limit_budget_s
         self._idle_timeout_s = idle_timeout_s
 
+    def _failed(self, error: openai.APIError) -> EngineError:
+        """The bot's error for an SDK error, told to `on_error` (the metrics)."""
+        return self._seen(from_exception(error))
+
+    def _seen(self, error: EngineError) -> EngineError:
+        if self._on_error is not None:
+            self._on_error(error)
+        return error
+
     # Files and containers ---------------------------------------------------------------
 
     async def upload(self, *, name: str, data: IO[bytes], mimetype: str) -> str:
@@ -97,7 +108,7 @@ class OpenAIEngine(Deletions):
                 expires_after={"anchor": "created_at", "seconds": seconds},
             )
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return created.id
 
     async def new_conversation(self, key: ThreadKey) -> str:
@@ -109,7 +120,7 @@ class OpenAIEngine(Deletions):
         try:
             conversation = await self._client.conversations.create(metadata=metadata)
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return conversation.id
 
     async def new_container(self, key: ThreadKey) -> str:
@@ -119,7 +130,7 @@ class OpenAIEngine(Deletions):
                 expires_after={"anchor": "last_active_at", "minutes": CONTAINER_IDLE_MINUTES},
             )
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return container.id
 
     async def place_file(self, container_id: str, file_id: str) -> Placement:
@@ -127,7 +138,7 @@ class OpenAIEngine(Deletions):
         try:
             placed = await self._client.containers.files.create(container_id, file_id=file_id)
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return Placement(container_file_id=placed.id, path=placed.path)
 
     async def new_vector_store(self, key: ThreadKey) -> str:
@@ -141,7 +152,7 @@ class OpenAIEngine(Deletions):
                 metadata={"slack_team": key.team_id, "slack_channel": key.channel_id},
             )
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return store.id
 
     async def index_file(self, vector_store_id: str, file_id: str) -> Indexed:
@@ -154,7 +165,7 @@ class OpenAIEngine(Deletions):
         except TimeoutError:
             return Indexed("in_progress")
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         error_code = done.last_error.code if done.last_error else None
         return Indexed(done.status, error_code)
 
@@ -169,7 +180,7 @@ class OpenAIEngine(Deletions):
                     continue
                 found.append(OutputFile(container_id, item.id, item.path, item.id in cited))
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return found
 
     async def download(self, output: OutputFile, sink: ByteSink, *, max_bytes: int) -> int:
@@ -184,7 +195,7 @@ class OpenAIEngine(Deletions):
                         raise EngineError(f"output file over {max_bytes} bytes")
                     sink.write(chunk)
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         return total
 
     # Responses --------------------------------------------------------------------------
@@ -202,12 +213,17 @@ class OpenAIEngine(Deletions):
                         event = await anext(events)
                     except StopAsyncIteration:
                         return
+                    except EngineError as error:  # an error event, a failed response
+                        self._seen(error)
+                        raise
                     except httpx2.TimeoutException:  # the socket read idle timeout
-                        raise EngineTimeout(f"no event for {self._idle_timeout_s:.0f}s") from None
+                        idle = EngineTimeout(f"no event for {self._idle_timeout_s:.0f}s")
+                        raise self._seen(idle) from None
                     except httpx2.TransportError as error:
-                        raise StreamDropped(f"stream broke: {type(error).__name__}") from error
+                        dropped = StreamDropped(f"stream broke: {type(error).__name__}")
+                        raise self._seen(dropped) from error
                     except json.JSONDecodeError as error:
-                        raise EngineFailed("malformed stream event") from error
+                        raise self._seen(EngineFailed("malformed stream event")) from error
                     yield event
             finally:
                 await events.aclose()
@@ -227,7 +243,7 @@ class OpenAIEngine(Deletions):
                 await stack.aclose()
                 if answered_dangling_call(params, error):
                     continue
-                mapped = from_exception(error)
+                mapped = self._failed(error)
                 retryable = isinstance(mapped, RateLimited) or error.code == "conversation_locked"
                 delay = retry_after_seconds(error, default=2.0)
                 if not retryable or waited + delay > self._rate_limit_budget_s:
@@ -239,7 +255,7 @@ class OpenAIEngine(Deletions):
                 await stack.aclose()
                 backoff = _server_error_delay(error, server_retries)
                 if backoff is None or waited + backoff > self._rate_limit_budget_s:
-                    raise from_exception(error) from error
+                    raise self._failed(error) from error
                 server_retries += 1
                 logger.info(
                     "responses.create: HTTP %d, retry %d of %d in %.1fs",
@@ -252,7 +268,7 @@ class OpenAIEngine(Deletions):
                 waited += backoff
             except openai.APIError as error:
                 await stack.aclose()
-                raise from_exception(error) from error
+                raise self._failed(error) from error
         async with stack:
             yield response
 

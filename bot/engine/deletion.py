@@ -10,31 +10,31 @@ in place with fewer items, and the next run finishes it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import openai
 from openai import AsyncOpenAI
 
-from bot.engine.failures import from_exception
+from bot.errors import EngineError
 
 logger = logging.getLogger(__name__)
-
-
-async def _deleted(call: Awaitable[Any]) -> bool:
-    try:
-        await call
-    except openai.NotFoundError:
-        return False
-    except openai.APIError as error:
-        raise from_exception(error) from error
-    return True
 
 
 class Deletions:
     """Mixed into `OpenAIEngine`."""
 
     _client: AsyncOpenAI
+    _failed: Callable[[openai.APIError], EngineError]
+
+    async def _deleted(self, call: Awaitable[Any]) -> bool:
+        try:
+            await call
+        except openai.NotFoundError:
+            return False
+        except openai.APIError as error:
+            raise self._failed(error) from error
+        return True
 
     async def delete_conversation(self, conversation_id: str) -> bool:
         """Its items, then the conversation."""
@@ -48,17 +48,17 @@ class Deletions:
         except openai.NotFoundError:
             return False
         except openai.APIError as error:
-            raise from_exception(error) from error
+            raise self._failed(error) from error
         for item_id in ids:
-            await _deleted(items.delete(item_id, conversation_id=conversation_id))
+            await self._deleted(items.delete(item_id, conversation_id=conversation_id))
         logger.debug("deleted %d items of %s", len(ids), conversation_id)
-        return await _deleted(self._client.conversations.delete(conversation_id))
+        return await self._deleted(self._client.conversations.delete(conversation_id))
 
     async def delete_container(self, container_id: str) -> bool:
-        return await _deleted(self._client.containers.delete(container_id))
+        return await self._deleted(self._client.containers.delete(container_id))
 
     async def delete_file(self, file_id: str) -> bool:
-        return await _deleted(self._client.files.delete(file_id))
+        return await self._deleted(self._client.files.delete(file_id))
 
     async def delete_vector_store(self, vector_store_id: str) -> bool:
-        return await _deleted(self._client.vector_stores.delete(vector_store_id))
+        return await self._deleted(self._client.vector_stores.delete(vector_store_id))

@@ -88,6 +88,8 @@ def is_rate_limited(error: BaseException) -> bool:
 DEAD_TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 Credentials = Callable[[], Awaitable[str]]
 """Looks the workspace's bot token up (raises `NotInstalled` when there is none)."""
+CallObserver = Callable[[str, str], None]
+"""Told how each Web API call ended: (method, "ok" | "error" | "rate_limited" | "failed")."""
 
 
 class NotInstalled(SlackClientError):
@@ -98,11 +100,17 @@ class ScheduledSlack(AsyncWebClient):
     """An `AsyncWebClient` whose limited calls spend the workspace's budget."""
 
     def __init__(
-        self, *args: Any, budget: SlackBudget, credentials: Credentials | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        budget: SlackBudget,
+        credentials: Credentials | None = None,
+        observer: CallObserver | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.budget = budget
         self._credentials = credentials
+        self._observer = observer
         self._looking_up = asyncio.Lock()
         self._retired = False
 
@@ -139,7 +147,7 @@ class ScheduledSlack(AsyncWebClient):
 
     async def _scheduled(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         if not self.budget.limited(api_method):
-            return await super().api_call(api_method, **kwargs)
+            return await self._sent(api_method, **kwargs)
         channel = _channel(kwargs)
         level, paid = _priority.get(), _prepaid.get()
         _prepaid.set(False)  # the token pays for one call
@@ -148,7 +156,7 @@ class ScheduledSlack(AsyncWebClient):
                 await self.budget.take(api_method, channel, level)
             paid = False
             try:
-                return await super().api_call(api_method, **kwargs)
+                return await self._sent(api_method, **kwargs)
             except SlackApiError as error:
                 if not is_rate_limited(error):
                     raise
@@ -157,6 +165,23 @@ class ScheduledSlack(AsyncWebClient):
                 logger.info("%s: 429, next try in %.1fs", api_method, retry_after)
                 if level is Priority.INTERIM:
                     raise
+
+    async def _sent(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        """One call to Slack, told to the observer (a cancelled call is not told)."""
+        try:
+            response = await super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            self._tell(api_method, "rate_limited" if is_rate_limited(error) else "error")
+            raise
+        except SLACK_FAILURES:
+            self._tell(api_method, "failed")
+            raise
+        self._tell(api_method, "ok")
+        return response
+
+    def _tell(self, api_method: str, outcome: str) -> None:
+        if self._observer is not None:
+            self._observer(api_method, outcome)
 
 
 def _channel(kwargs: dict[str, Any]) -> str | None:
@@ -186,11 +211,13 @@ def slack_client(
     session: aiohttp.ClientSession,
     *,
     credentials: Credentials | None = None,
+    observer: CallObserver | None = None,
 ) -> ScheduledSlack:
     """A Slack Web API client on the shared aiohttp session, with its own budget: the one of
     a single-workspace bot (`SLACK_BOT_TOKEN`), one per installed workspace (`credentials`),
     or the token-less one the OAuth flow exchanges codes with. Rate limits are the budget's
-    to handle, so no rate-limit retry handler sleeps in calls."""
+    to handle, so no rate-limit retry handler sleeps in calls. `observer` hears how every
+    call ended (the metrics)."""
     token = settings.slack_bot_token if credentials is None else None
     return ScheduledSlack(
         token=token.reveal() if token else None,
@@ -202,6 +229,7 @@ def slack_client(
         ],
         budget=SlackBudget(scale=settings.slack_rate_scale),
         credentials=credentials,
+        observer=observer,
     )
 
 

@@ -1,4 +1,5 @@
-"""The HTTP front door: `POST /slack/events` (signed), `GET /healthz`, and with OAuth installs
+"""The HTTP front door: `POST /slack/events` (signed), the operational endpoints (`GET /livez`,
+`/readyz`, `/healthz`, `/metrics`: see `bot.probes`), and with OAuth installs
 `GET /slack/install` and `GET /slack/oauth_redirect`."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -25,7 +26,20 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 # Slack's event ids (`Ev0PV52K21`); anything else in `event_id` is not logged.
 _EVENT_ID = re.compile(r"Ev[0-9A-Z]{1,40}")
-HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class HealthChecks(Protocol):
+    """What the operational endpoints answer (`bot.probes.Probes`)."""
+
+    content_type: str
+
+    def live(self) -> dict[str, Any]: ...
+
+    async def ready(self) -> dict[str, Any]: ...
+
+    async def healthz(self) -> dict[str, Any]: ...
+
+    async def scrape(self) -> bytes: ...
 
 
 class EventsEndpoint:
@@ -170,27 +184,46 @@ def _event_id(body: Mapping[str, Any]) -> str | None:
 
 
 def web_app(
-    app: AsyncApp, *, health: HealthCheck, signing_secret: str | None
+    app: AsyncApp, *, health: HealthChecks, signing_secret: str | None
 ) -> tuple[web.Application, EventsEndpoint | None]:
-    """The aiohttp application serving Slack's requests and the health check.
+    """The aiohttp application serving Slack's requests and the operational endpoints.
 
     Without a signing secret (Socket Mode) there is no events route: Socket Mode envelopes
     are not signature-checked, so the route must not exist. The install pages exist when the
     app installs through OAuth.
     """
-
-    async def healthz(_request: web.Request) -> web.StreamResponse:
-        report = await health()
-        return web.json_response(report, status=200 if report.get("ok") else 503)
-
     application = web.Application(client_max_size=4 * 1024 * 1024)
     endpoint = EventsEndpoint(app, signing_secret) if signing_secret else None
     if endpoint is not None:
         application.router.add_post(EVENTS_PATH, endpoint.handle)
     if app.oauth_flow is not None:
         InstallPages(app.oauth_flow).add_routes(application)
-    application.router.add_get("/healthz", healthz)
+    _add_probes(application, health)
     return application, endpoint
+
+
+def _add_probes(application: web.Application, health: HealthChecks) -> None:
+    async def livez(_request: web.Request) -> web.StreamResponse:
+        return web.json_response(health.live())
+
+    async def readyz(_request: web.Request) -> web.StreamResponse:
+        return _probe(await health.ready())
+
+    async def healthz(_request: web.Request) -> web.StreamResponse:
+        return _probe(await health.healthz())
+
+    async def metrics(_request: web.Request) -> web.StreamResponse:
+        body = await health.scrape()
+        return web.Response(body=body, headers={"Content-Type": health.content_type})
+
+    application.router.add_get("/livez", livez)
+    application.router.add_get("/readyz", readyz)
+    application.router.add_get("/healthz", healthz)
+    application.router.add_get("/metrics", metrics)
+
+
+def _probe(report: dict[str, Any]) -> web.Response:
+    return web.json_response(report, status=200 if report.get("ok") else 503)
 
 
 async def start_http(

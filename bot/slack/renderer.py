@@ -12,7 +12,7 @@ control is shown while code runs only where Slack's own Stop button is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot import wording
 from bot.core.events import (
@@ -58,6 +58,7 @@ class SlackRenderer:
         user_id: str,
         turn_id: int,
         native_stream: bool = True,
+        on_sign: Callable[[], None] | None = None,
         interval: float = 1.0,
         soft_limit: int = 9_000,
         hard_limit: int = 11_000,
@@ -68,7 +69,7 @@ class SlackRenderer:
         self._key = key
         self._turn_id = turn_id
         self._sessions = sessions
-        self._thread = ThreadStatus(client, sessions, key, user_id)
+        self._thread = ThreadStatus(client, sessions, key, user_id, on_sign=on_sign)
         self._session_ended = False
         self._title: str | None = None
         self._cancel_ts: str | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -77,9 +77,16 @@ class ThreadStatus:
     for their budget in the background (in order, per thread: one bucket, FIFO)."""
 
     def __init__(
-        self, client: ScheduledSlack, support: SessionSupport, key: ThreadKey, user_id: str
+        self,
+        client: ScheduledSlack,
+        support: SessionSupport,
+        key: ThreadKey,
+        user_id: str,
+        *,
+        on_sign: Callable[[], None] | None = None,
     ) -> None:
         self._client = client
+        self._on_sign = on_sign
         self._support = support
         self._key = key
         self._user_id = user_id
@@ -127,7 +134,7 @@ class ThreadStatus:
         if self._shown == "session" and not already:
             self._support.later(self._end_session())
         elif self._shown == "status":
-            self._support.later(self._status("", (), priority=Priority.SIGN))
+            self._support.later(self._clear_status())
 
     async def _give_sign(self, text: str, title: str | None) -> None:
         if self.native:
@@ -135,6 +142,7 @@ class ThreadStatus:
                 with at(Priority.SIGN):
                     await self._session(PROCESSING, title=title)
                 self._shown = "session"
+                self._signed()
                 return
             except SlackApiError as error:
                 if failure_code(error) not in REFUSALS:
@@ -144,8 +152,16 @@ class ThreadStatus:
             except SLACK_FAILURES as error:
                 logger.warning("agent session in %s failed: %s", self._key, failure_code(error))
                 return
-        await self._status(text, (), priority=Priority.SIGN)
+        if await self._status(text, (), priority=Priority.SIGN):
+            self._signed()
         self._shown = "status"
+
+    async def _clear_status(self) -> None:
+        await self._status("", (), priority=Priority.SIGN)
+
+    def _signed(self) -> None:
+        if self._on_sign is not None:
+            self._on_sign()
 
     async def _end_session(self) -> None:
         try:
@@ -163,7 +179,8 @@ class ThreadStatus:
             initiator_user_id=self._user_id if status == PROCESSING else None,
         )
 
-    async def _status(self, text: str, loading: Sequence[str], *, priority: Priority) -> None:
+    async def _status(self, text: str, loading: Sequence[str], *, priority: Priority) -> bool:
+        """Set (or clear) the status text; False when Slack refused it."""
         self._text = text
         try:
             with at(priority):
@@ -177,6 +194,8 @@ class ThreadStatus:
                 )
         except SLACK_FAILURES as error:  # a missing status must not fail the answer
             logger.warning("setStatus failed in %s: %s", self._key, failure_code(error))
+            return False
+        return True
 
     def _refused(self, error: SlackApiError) -> None:
         code = failure_code(error)

@@ -12,6 +12,7 @@ from bot.wording.answers import *  # noqa: F403
 from bot.wording.channel import *  # noqa: F403
 from bot.wording.cleanup import *  # noqa: F403
 from bot.wording.costs import *  # noqa: F403
+from bot.wording.doctor import *  # noqa: F403
 from bot.wording.drops import *  # noqa: F403
 from bot.wording.exports import *  # noqa: F403
 from bot.wording.installs import *  # noqa: F403

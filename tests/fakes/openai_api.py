@@ -7,10 +7,11 @@
         ...
         await fake.wait_for(lambda: fake.requests_to("POST", "/responses"))
 
-Serves ``/v1/files``, ``/v1/containers…``, ``/v1/conversations…``, ``/v1/responses…`` and
-``/v1/vector_stores`` basics; ``/v1/assistants…`` and ``/v1/threads…`` answer 404 like the
-sunset API. Every request is recorded and validated against the official OpenAPI spec
-(``fake.spec_violations``). Module map: ``openai_http`` (request pipeline, recording),
+Serves ``/v1/files``, ``/v1/containers…``, ``/v1/conversations…``, ``/v1/responses…``,
+``/v1/models`` (``openai_models``, which also checks API keys) and ``/v1/vector_stores``
+basics; ``/v1/assistants…`` and ``/v1/threads…`` answer 404 like the sunset API. Every
+request is recorded and validated against the official OpenAPI spec (``fake.spec_violations``).
+Module map: ``openai_http`` (request pipeline, recording),
 ``openai_routes`` / ``openai_routes_responses`` (handlers), ``openai_state`` (resources, clock,
 expiry) and ``openai_objects`` (their JSON shapes), ``openai_responses`` (runs, conversation
 lock, background), ``openai_stream`` (the event sequence), ``scripted_model`` (what the model
@@ -42,6 +43,7 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 from tests.fakes.openai_faults import Faults
 from tests.fakes.openai_http import Gateway, Recorded
 from tests.fakes.openai_latency import Latency
+from tests.fakes.openai_models import Models
 from tests.fakes.openai_objects import Container, Conversation, StoredFile, VectorStore
 from tests.fakes.openai_responses import ResponseRun, ResponsesService
 from tests.fakes.openai_routes import ResourceRoutes
@@ -81,6 +83,10 @@ class FakeOpenAI:
         self._validate_spec = validate_spec
         self.clock = Clock()
         self.model = ScriptedModel()
+        self.models = Models()
+        """Models the account may use (``GET /v1/models/{model}``)."""
+        self.api_keys: set[str] | None = None
+        """Keys accepted (None: any key; a request without one is always refused)."""
         self.faults = Faults()
         self._root = Path(tempfile.mkdtemp(prefix="fake-openai-"))
         self._state = OpenAIState(
@@ -95,6 +101,7 @@ class FakeOpenAI:
             notify=self._notify,
             upload_dir=self._root / "uploads",
             latency=lambda: self.latency,
+            keys=lambda: self.api_keys,
         )
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -120,6 +127,7 @@ class FakeOpenAI:
         app.on_response_prepare.append(self._add_headers)
         ResourceRoutes(self._state).register(app.router)
         ResponseRoutes(self._service).register(app.router)
+        self.models.register(app.router)
         # handler_cancellation: a client that goes away cancels its handler (closed_streams).
         self._runner = web.AppRunner(
             app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None

@@ -23,6 +23,7 @@ from multidict import CIMultiDict
 
 from tests.fakes.openai_faults import DropConnection, Faults
 from tests.fakes.openai_latency import Latency
+from tests.fakes.openai_models import check_key
 from tests.fakes.openai_spec import OpenAPISpec
 from tests.fakes.openai_state import ApiError, Clock
 
@@ -150,7 +151,9 @@ class Gateway:
         notify: Callable[[], None],
         upload_dir: Path,
         latency: Callable[[], Latency] = Latency,
+        keys: Callable[[], set[str] | None] = lambda: None,
     ) -> None:
+        self.keys = keys
         self.clock = clock
         self.faults = faults
         self.latency = latency
@@ -227,6 +230,7 @@ class Gateway:
         self, request: web.Request, handler: Handler, recorded: Recorded
     ) -> web.StreamResponse:
         path = recorded.path
+        check_key(request.headers.get("Authorization"), self.keys)
         if not request.path.startswith(API_PREFIX + "/") or path.startswith(_LEGACY_PREFIXES):
             # The sunset Assistants API (/assistants, /threads…) answers 404 like any unknown URL.
             raise ApiError(404, f"Invalid URL ({request.method} {request.path})")

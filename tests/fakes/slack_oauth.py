@@ -120,6 +120,7 @@ class FakeOAuth:
             self.visits.append(Visit(query, "denied"))
             return _redirect(target, {"error": "access_denied", **state})
         self.teams.install(ws)
+        ws.scopes = list(scopes)  # a reinstall grants what this install asked for
         code = f"{ws.team_id[1:]}.{secrets.token_hex(16)}"
         self.grants[code] = Grant(
             code, ws.team_id, visitor.user_id, scopes, user_scopes, redirect_uri, time.monotonic()

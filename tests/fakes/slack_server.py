@@ -40,7 +40,7 @@ from tests.fakes.slack_cdn import Cdn
 from tests.fakes.slack_faults import Faults
 from tests.fakes.slack_http import bearer, drop, read_args
 from tests.fakes.slack_limits import PER_CHANNEL, RateLimits
-from tests.fakes.slack_methods import BOT_SCOPES, SPECS, SlackError, arg_str
+from tests.fakes.slack_methods import SPECS, SlackError, arg_str
 from tests.fakes.slack_oauth import FakeOAuth
 from tests.fakes.slack_raw_routes import RawRoutes
 from tests.fakes.slack_state import Call, Workspace
@@ -221,12 +221,20 @@ class SlackServer(RawRoutes, Waiting):
             warnings = [*body.get("response_metadata", {}).get("warnings", []), warning]
             body["warning"] = ",".join(warnings)
             body.setdefault("response_metadata", {})["warnings"] = warnings
-        headers = {"x-slack-req-id": secrets.token_hex(16), "x-oauth-scopes": BOT_SCOPES}
+        headers = {"x-slack-req-id": secrets.token_hex(16)}
+        if token and (live := self._live_workspace(token)) is not None:
+            headers["x-oauth-scopes"] = ",".join(live.scopes)  # as Slack: the token's grant
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         call = Call(method, args, arrived, bool(body.get("ok")), body.get("error"), body)
         self._record(call, request, token)
         return web.json_response(body, status=status, headers=headers)
+
+    def _live_workspace(self, token: str) -> Workspace | None:
+        try:
+            return self.teams.opened_by(token)
+        except SlackError:
+            return None
 
     def _workspace_of(self, token: str | None) -> Workspace:
         """The workspace a token belongs (or belonged) to; the first one when it names none."""

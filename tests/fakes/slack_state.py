@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tests.fakes.slack_commands import Reply
 from tests.fakes.slack_faults import Faults
 from tests.fakes.slack_file_record import FileRecord
-from tests.fakes.slack_methods import SlackError
+from tests.fakes.slack_methods import BOT_SCOPES, SlackError
 from tests.fakes.slack_objects import Channel, Message, User, ts_value
 from tests.fakes.slack_submissions import Submission
 from tests.fakes.slack_triggers import Hooks, Triggers
@@ -124,6 +124,8 @@ class Workspace:
     root_url: str = "http://127.0.0.1/"
     stream_idle_timeout: float = 300.0
     stream_max_lifetime: float = 300.0
+    scopes: list[str] = field(default_factory=lambda: BOT_SCOPES.split(","))
+    """The bot token's granted scopes (``x-oauth-scopes`` on every call made with it)."""
     agent_session_stopped_subscribed: bool = True
     """Whether the app subscribes to ``agent_session_stopped`` (else setStatus warns)."""
     users: dict[str, User] = field(default_factory=dict)
