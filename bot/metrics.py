@@ -111,6 +111,8 @@ class Metrics:
         """The worker's runner, counted: outcome, latencies."""
 
         async def counted(stored: StoredTurn) -> TurnOutcome:
+            if stored.attempts > 1:  # claimed again: its worker stopped
+                self.turn_resumed()
             self._recorded[stored.id] = _epoch(stored.created_at)
             try:
                 outcome = await run(stored)

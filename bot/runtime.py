@@ -36,6 +36,7 @@ from bot.core.exporting import NotebookExporter
 from bot.core.functions import visual_tools
 from bot.core.home import UsageDesk
 from bot.core.intake import Intake
+from bot.core.progress import saved_in
 from bot.core.removal import Removal
 from bot.core.retention import RetentionJob
 from bot.core.service import AnalystService
@@ -186,6 +187,7 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             directory=directory,
             turn_timeout_s=settings.turn_timeout_s,
             spending=spending,
+            save_progress=saved_in(store.turns),
         )
         intake = Intake(store=store, notices=surface, running_in=service.running_in)
         owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -283,6 +285,9 @@ async def serve(settings: Settings) -> None:
         finally:
             logger.info("shutting down")
             runtime.begin_drain()
+            # Events still arriving are recorded for the other replicas; running turns get
+            # the grace period, then are handed back. The sockets close last.
+            await runtime.worker.drain(settings.shutdown_grace_s)
             if socket_mode is not None:
                 await socket_mode.close()
             await runner.cleanup()

@@ -17,7 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -129,6 +129,16 @@ class TerminalRenderer:
 
     async def close(self) -> None:
         self._out.flush()
+
+    @property
+    def messages(self) -> list[str]:
+        return []  # printed text cannot be taken back, nor is a terminal turn taken over
+
+    def on_message(self, listener: Callable[[], Awaitable[None]]) -> None:
+        return None
+
+    async def retract(self, messages: Sequence[str]) -> None:
+        return None
 
     def _write(self, text: str) -> None:
         if text:

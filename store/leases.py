@@ -46,8 +46,75 @@ class TurnLeases:
         async with self._db.write() as conn:
             return set((await conn.execute(stmt)).scalars())
 
-    async def interrupt_expired(self, *, except_owner: str | None = None) -> list[StoredTurn]:
-        """Running turns whose lease lapsed (their process died) become `interrupted`.
+    async def save_progress(
+        self,
+        stored: StoredTurn,
+        progress: dict[str, Any],
+        *,
+        response_id: str | None,
+        last_sequence: int | None,
+    ) -> bool:
+        """Keep how far a running turn got; only the attempt that holds it may (a takeover
+        counts as a new attempt). False when that is no longer this attempt."""
+        stmt = (
+            update(turns)
+            .where(
+                turns.c.id == stored.id,
+                turns.c.status == "running",
+                turns.c.attempts == stored.attempts,
+            )
+            .values(progress=progress, response_id=response_id, last_sequence=last_sequence)
+            .returning(turns.c.id)
+        )
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def claim_expired(
+        self, owner: str, *, limit: int, lease_s: float, max_attempts: int
+    ) -> list[StoredTurn]:
+        """Take over running turns whose worker stopped (their lease lapsed, or it was
+        handed back) to continue them; a turn that already had `max_attempts` is left to
+        `interrupt_expired`. Concurrent takers never get the same turn."""
+        if limit <= 0:
+            return []
+        now = _now()
+        candidates = (
+            select(turns.c.id)
+            .where(
+                turns.c.status == "running",
+                turns.c.lease_expires_at < now,
+                turns.c.attempts < max_attempts,
+                # Its own turns a live worker stops and records itself.
+                turns.c.lease_owner.is_distinct_from(owner),
+                ~undelivered_replies(),  # answered: its replies are delivered instead
+            )
+            .order_by(turns.c.id)
+            .limit(limit)
+        )
+        stmt = (
+            update(turns)
+            # Re-checking the lease makes a taker that lost a row race skip that row.
+            .where(
+                turns.c.id.in_(candidates.scalar_subquery()),
+                turns.c.status == "running",
+                turns.c.lease_expires_at < now,
+            )
+            .values(
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                attempts=turns.c.attempts + 1,
+            )
+            .returning(turns.c.id)
+        )
+        async with self._db.write() as conn:
+            ids = list((await conn.execute(stmt)).scalars())
+        return await self.get_many(ids)
+
+    async def interrupt_expired(
+        self, *, except_owner: str | None = None, max_attempts: int | None = None
+    ) -> list[StoredTurn]:
+        """Running turns whose lease lapsed (their process died) become `interrupted`; with
+        `max_attempts`, only those that had that many attempts (the others are taken over).
 
         A live worker passes its own id: it never interrupts its own turns (it stops them
         itself when it cannot keep their lease, and it may still be recording an outcome)."""
@@ -56,6 +123,8 @@ class TurnLeases:
             turns.c.lease_expires_at < _now(),
             ~undelivered_replies(),  # answered: its replies are delivered instead
         ]
+        if max_attempts is not None:
+            conditions.append(turns.c.attempts >= max_attempts)
         if except_owner is not None:
             conditions.append(turns.c.lease_owner != except_owner)
         stmt = (

@@ -108,6 +108,8 @@ turns = Table(
     Column("response_id", String(128)),
     Column("last_sequence", Integer),
     Column("reply_ts", String(64)),
+    # How far a running turn got (see `bot.core.progress`): a takeover continues from it.
+    Column("progress", JSONValue),
     Column("usage", JSONValue),
     Column("timings", JSONValue),
     Column("code_runs", JSONValue),

@@ -58,6 +58,7 @@ def stored_turn(row: Row[Any], key: ThreadKey) -> StoredTurn:
         response_id=row.response_id,
         last_sequence=row.last_sequence,
         reply_ts=row.reply_ts,
+        progress=row.progress,
         error_code=row.error_code,
         error_ref=row.error_ref,
         usage=row.usage,

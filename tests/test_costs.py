@@ -164,8 +164,9 @@ async def test_a_failed_response_counts_what_it_reported_and_a_lost_one_is_unkno
     assert_matches(usage, usages)
     assert (usage.responses, usage.unmetered, usage.container_sessions) == (1, 0, 1)
 
-    # The connection drops mid-answer: nobody knows what the response used.
-    bot.openai.model.enqueue(ScriptedTurn(text="Lost " * 10, failure=Drop(after_text_deltas=2)))
+    # The connection keeps dropping mid-answer: nobody knows what the response used.
+    lost = Drop(after_text_deltas=2, connections=9)
+    bot.openai.model.enqueue(ScriptedTurn(text="Lost " * 10, failure=lost))
     again = await bot.mention("second")
     dropped = await bot.finished(again.ts)
     assert dropped.status == "failed"

@@ -203,13 +203,33 @@ async def test_flat_error_event_is_handled_too(bot: BotUnderTest) -> None:
     assert texts[-1] == wording.error_text("engine_rate_limited")
 
 
-async def test_dropped_stream(bot: BotUnderTest) -> None:
+async def test_a_dropped_stream_is_read_again_where_it_broke(bot: BotUnderTest) -> None:
+    # Background mode: the response goes on; the bot reads it again after the last event
+    # it had (`starting_after`), so every word is shown once and nothing is asked twice.
     bot.openai.model.enqueue(
         ScriptedTurn(text=LONG_TEXT, text_deltas=10, failure=Drop(after_text_deltas=3))
+    )
+    sent = await bot.mention("analyse this")
+    turn = await bot.finished(sent.ts)
+    assert turn.status == "done", turn.error_code
+    assert len(bot.openai.requests_to("POST", "/responses")) == 1
+    [again] = bot.openai.requests_to("GET", "/responses/{id}")
+    assert int(str(again.query["starting_after"])) > 0
+    shown = "\n".join(thread_texts(bot, sent.ts))
+    assert " ".join(shown.split()).count(" ".join(LONG_TEXT.split())) == 1
+
+
+async def test_a_stream_that_keeps_breaking_is_reported(bot: BotUnderTest) -> None:
+    bot.openai.model.enqueue(
+        ScriptedTurn(
+            text=LONG_TEXT, text_deltas=10, failure=Drop(after_text_deltas=3, connections=9)
+        )
     )
     code, texts = await ask_and_fail(bot)
     assert code == "engine_stream_dropped"
     assert texts[-1] == wording.error_text("engine_stream_dropped")
+    # Nobody reads it any more: the response is stopped, not left running.
+    assert bot.openai.requests_to("POST", "/responses/{id}/cancel")
 
 
 async def test_stalled_stream_times_out(bot: BotUnderTest) -> None:
@@ -321,7 +341,7 @@ async def test_a_503_before_the_response_starts_is_retried(
 ) -> None:
     bot.openai.faults.fail("POST", "/responses", 503, headers=QUICK_RETRY)
     bot.openai.model.enqueue(ScriptedTurn(text="Answered after a retry."))
-    with caplog.at_level(logging.INFO, logger="bot.engine.client"):
+    with caplog.at_level(logging.INFO, logger="bot.engine.responding"):
         sent = await bot.mention("secret question")
         turn = await bot.finished(sent.ts)
     assert turn.status == "done", turn.error_code

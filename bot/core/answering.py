@@ -13,7 +13,7 @@ behind (response id, usage, code runs, timings, the answer as shown) is written 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot import wording
 from bot.core import outputs
@@ -71,7 +71,20 @@ class Answerer:
         self._history = history
         self._instructions = instructions
 
-    async def answer(self, stored: StoredTurn, renderer: Renderer, record: TurnRecord) -> None:
+    async def stop_response(self, response_id: str) -> None:
+        """Stop a model response nobody will read (the turn ended another way)."""
+        await self._engine.stop_response(response_id)
+
+    async def answer(
+        self,
+        stored: StoredTurn,
+        renderer: Renderer,
+        record: TurnRecord,
+        *,
+        resume: Sequence[str] = (),
+    ) -> None:
+        """Answer the turn; `resume`: the responses an earlier attempt started, replayed
+        (shown again) and followed instead of asking the model anew."""
         turn = stored.turn
         profile = await self._profile(turn)
         record.model = profile.model
@@ -84,7 +97,7 @@ class Answerer:
         first = thread.conversation_id is None
         if first:  # the thread's first question names it
             await renderer.title(turn.text or wording.DEFAULT_TITLE)
-        await renderer.status(wording.STATUS_THINKING)
+        await renderer.status(wording.STATUS_RESUMING if resume else wording.STATUS_THINKING)
         if turn.source == "suggestion":  # asked with a button: show what is being answered
             await renderer.show(TextDelta(wording.SUGGESTED_QUESTION.format(question=turn.text)))
         # The thread's first turn in an existing thread reads what was said before.
@@ -144,6 +157,7 @@ class Answerer:
             search=search,
             profile=profile,
             reindex=reindex,
+            resume=resume,
         )
         notes = [
             sources_line(finished.sources, search),
@@ -184,6 +198,7 @@ class Answerer:
         search: SearchIndex | None,
         profile: ChannelProfile,
         reindex: Callable[[], Awaitable[SearchIndex | None]],
+        resume: Sequence[str] = (),
     ) -> tuple[Finished, Workspace]:
         """Run the model on a fresh container when the thread's was found expired: once
         when the request is refused before it starts (the thread's container, unless it is
@@ -204,7 +219,8 @@ class Answerer:
             )
             response_id = record.response_id
             try:
-                return await self._rounds.run(request, renderer, record), workspace
+                finished = await self._rounds.run(request, renderer, record, resume=resume)
+                return finished, workspace
             except SearchIndexGone:
                 if reindexed or record.response_id != response_id:
                     raise
@@ -222,6 +238,8 @@ class Answerer:
                     retried = True
                     logger.info("turn %s: container expired mid-turn; retrying once", stored.id)
                     await renderer.restart(RESTART_NOTE)
+                resume = ()  # what follows starts afresh on the new container
+                record.chain.clear()
                 workspace = await self._workspace.renew(
                     thread, new_slack_ids=workspace.new_slack_ids, created=record.container_started
                 )

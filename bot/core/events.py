@@ -123,6 +123,14 @@ class UsageReported:
     usage: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Position:
+    """How far the response's stream has been read: the `sequence_number` of its last
+    event so far (a stream that broke is read again after it)."""
+
+    sequence: int
+
+
 EngineEvent = (
     ResponseStarted
     | TextDelta
@@ -134,6 +142,7 @@ EngineEvent = (
     | FunctionCall
     | Finished
     | UsageReported
+    | Position
 )
 
 

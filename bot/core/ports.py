@@ -13,7 +13,7 @@ structurally and are plugged in by the composition root (`bot.runtime`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import IO, Protocol
 
 from bot.core.events import (
@@ -53,6 +53,15 @@ class Engine(Protocol):
     async def index_file(self, vector_store_id: str, file_id: str) -> Indexed: ...
 
     def respond(self, request: ModelRequest) -> AsyncGenerator[EngineEvent, None]: ...
+
+    def reattach(
+        self, response_id: str, *, after: int | None = None
+    ) -> AsyncGenerator[EngineEvent, None]:
+        """A background response's events after `after` (None: all), then live."""
+        ...
+
+    async def stop_response(self, response_id: str) -> None:
+        """Stop a background response (best effort)."""
 
     async def outputs(
         self, container_id: str, *, since: float, cited: set[str]
@@ -109,6 +118,21 @@ class AnswerView(Protocol):
 
     async def close(self) -> None:
         """End whatever is open and clear the status; safe to call more than once."""
+        ...
+
+    @property
+    def messages(self) -> list[str]:
+        """The messages the answer has posted so far (Slack `ts`, since the last restart)."""
+        ...
+
+    def on_message(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Await `listener` whenever the answer posts a message (its `messages` grew),
+        before writing to that message again."""
+        ...
+
+    async def retract(self, messages: Sequence[str]) -> None:
+        """Remove the messages an earlier attempt of the turn left (a worker that died):
+        the turn shows its answer again, once."""
         ...
 
 

@@ -76,6 +76,8 @@ class StoredTurn:
     response_id: str | None = None
     last_sequence: int | None = None
     reply_ts: str | None = None
+    progress: dict[str, Any] | None = None
+    """How far the turn got while it ran (`bot.core.progress.Progress`), for a takeover."""
     error_code: str | None = None
     error_ref: str | None = None
     usage: dict[str, Any] | None = None

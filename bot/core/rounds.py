@@ -7,21 +7,30 @@ Each round's events go to the renderer as they come; a function's visual is show
 the model asked for it. Every call gets an output (a conversation with an unanswered call
 refuses further turns). After `MAX_FUNCTION_ROUNDS` rounds with calls the model must answer
 without tools (`tool_choice: "none"`).
+
+Responses run in the background, so a stream that breaks is read again from where it broke,
+and a turn taken over from a worker that died replays the responses it had started (`resume`:
+their events from the first, shown again, their function calls answered again for the visuals
+but not sent) and follows the last one live.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.events import (
     CodeFinished,
+    EngineEvent,
     Finished,
     FunctionCall,
     FunctionOutput,
     ModelRequest,
+    Position,
     ResponseStarted,
     SearchFinished,
     TextDelta,
@@ -29,9 +38,13 @@ from bot.core.events import (
 )
 from bot.core.functions import FunctionTools
 from bot.core.ports import Engine, Renderer
-from bot.errors import TurnError
+from bot.errors import StreamDropped, TurnError
+
+logger = logging.getLogger(__name__)
 
 MAX_FUNCTION_ROUNDS = 6
+MAX_REATTACH = 3
+"""Broken streams read again per response before the turn fails."""
 
 
 @dataclass
@@ -61,6 +74,14 @@ class TurnRecord:
     error_code: str | None = None
     answer_text: str | None = None
     """The final answer as shown, links pointing at the posted files."""
+    chain: list[str] = field(default_factory=list)
+    """The responses of the answer being shown (since the last restart), in order."""
+    sequence: int | None = None
+    """How far the last response's stream was read (its last event's sequence number)."""
+    open_response: str | None = None
+    """A response started and not yet ended (stopped with the turn)."""
+    on_progress: Callable[[], None] | None = None
+    """Told when a response starts (its id must be kept before anything else happens)."""
 
     def mark(self, name: str) -> None:
         self.timings.setdefault(name, round(time.monotonic() - self.started, 3))
@@ -82,15 +103,32 @@ class ModelRounds:
         self._engine = engine
         self._functions = functions
 
-    async def run(self, request: ModelRequest, renderer: Renderer, record: TurnRecord) -> Finished:
+    async def run(
+        self,
+        request: ModelRequest,
+        renderer: Renderer,
+        record: TurnRecord,
+        *,
+        resume: Sequence[str] = (),
+    ) -> Finished:
         results: list[Finished] = []
+        replay = list(resume)
         for number in range(1, MAX_FUNCTION_ROUNDS + 2):
-            finished, calls = await self._stream(request, renderer, record, after=results)
+            replayed = replay.pop(0) if replay else None
+            source = (
+                self._engine.respond(request)
+                if replayed is None
+                else self._engine.reattach(replayed)
+            )
+            finished, calls = await self._stream(source, renderer, record, after=results)
             results.append(finished)
             if not calls:
                 break
             outputs = tuple([await self._call(call, renderer, record) for call in calls])
+            # A replayed round's calls were answered by the round after it, already started.
             request = request.continued(outputs, tools_allowed=number < MAX_FUNCTION_ROUNDS)
+            if replayed is not None and not replay:
+                logger.info("resumed response %s ended with calls: answering them", replayed)
         return _combined(results)
 
     async def _call(
@@ -104,7 +142,7 @@ class ModelRounds:
 
     async def _stream(
         self,
-        request: ModelRequest,
+        source: AsyncGenerator[EngineEvent, None],
         renderer: Renderer,
         record: TurnRecord,
         *,
@@ -113,40 +151,68 @@ class ModelRounds:
         finished: Finished | None = None
         calls: list[FunctionCall] = []
         spaced = not any(r.text.strip() for r in after)  # rounds' texts are paragraphs apart
-        # aclosing: whatever stops this loop (a Slack failure, a cancel) closes the model's
-        # stream at once, not whenever the generator happens to be collected.
-        async with contextlib.aclosing(self._engine.respond(request)) as events:
-            async for event in events:
-                if isinstance(event, UsageReported):  # a failure follows: nothing to show
-                    record.used(event.usage)
-                    continue
-                if isinstance(event, ResponseStarted):
-                    record.responses += 1
-                    record.response_id = event.response_id
-                    record.since = record.since or event.created_at
-                    record.mark("model_started_s")
-                elif isinstance(event, CodeFinished):
-                    record.code_runs.append(
-                        {"code": event.code, "logs": event.logs, "ok": event.ok}
-                    )
-                elif isinstance(event, FunctionCall):
-                    calls.append(event)
-                    continue
-                elif isinstance(event, SearchFinished):
-                    record.searches += 1
-                elif isinstance(event, Finished):
-                    record.mark("model_finished_s")
-                    record.used(event.usage)
-                    finished = event
-                elif "first_event_s" not in record.timings:
-                    record.mark("first_event_s")
-                if isinstance(event, TextDelta) and not spaced:
-                    spaced = True
-                    await renderer.show(TextDelta("\n\n"))
-                await renderer.show(event)
+        started: str | None = None
+        reattached = 0
+        while True:
+            try:
+                # aclosing: whatever stops this loop (a Slack failure, a cancel) closes the
+                # model's stream at once, not whenever the generator happens to be collected.
+                async with contextlib.aclosing(source) as events:
+                    async for event in events:
+                        if isinstance(event, Position):
+                            record.sequence = event.sequence
+                            continue
+                        if isinstance(event, UsageReported):  # a failure follows
+                            record.used(event.usage)
+                            continue
+                        if isinstance(event, ResponseStarted):
+                            started = event.response_id
+                            self._started(event, record)
+                        elif isinstance(event, CodeFinished):
+                            record.code_runs.append(
+                                {"code": event.code, "logs": event.logs, "ok": event.ok}
+                            )
+                        elif isinstance(event, FunctionCall):
+                            calls.append(event)
+                            continue
+                        elif isinstance(event, SearchFinished):
+                            record.searches += 1
+                        elif isinstance(event, Finished):
+                            record.mark("model_finished_s")
+                            record.used(event.usage)
+                            record.open_response = None
+                            finished = event
+                        elif "first_event_s" not in record.timings:
+                            record.mark("first_event_s")
+                        if isinstance(event, TextDelta) and not spaced:
+                            spaced = True
+                            await renderer.show(TextDelta("\n\n"))
+                        await renderer.show(event)
+                break
+            except StreamDropped:
+                # The response goes on in the background: read it again where it broke.
+                if started is None or finished is not None or reattached >= MAX_REATTACH:
+                    raise
+                reattached += 1
+                logger.info(
+                    "stream of %s broke at event %s; reading it again", started, record.sequence
+                )
+                source = self._engine.reattach(started, after=record.sequence)
         if finished is None:  # the engine raises instead; this is a safety net
             raise TurnError("the model stream ended without a result")
         return finished, calls
+
+    @staticmethod
+    def _started(event: ResponseStarted, record: TurnRecord) -> None:
+        record.responses += 1
+        record.response_id = record.open_response = event.response_id
+        record.sequence = None
+        if event.response_id not in record.chain:
+            record.chain.append(event.response_id)
+        record.since = record.since or event.created_at
+        record.mark("model_started_s")
+        if record.on_progress is not None:
+            record.on_progress()
 
 
 def _combined(results: list[Finished]) -> Finished:

@@ -10,6 +10,7 @@ The status indicator is always cleared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from bot import wording
 from bot.core.answering import Answerer
 from bot.core.budgets import Spending
 from bot.core.ports import Directory, Renderer
+from bot.core.progress import Progress, ProgressKeeper, SaveProgress
 from bot.core.records import FinalStatus, StoredTurn, TurnOutcome
 from bot.core.rounds import TurnRecord
 from bot.core.turns import ThreadKey, Turn
@@ -49,7 +51,9 @@ class AnalystService:
         directory: Directory,
         turn_timeout_s: float,
         spending: Spending | None = None,
+        save_progress: SaveProgress | None = None,
     ) -> None:
+        self._save_progress = save_progress
         self._answerer = answerer
         self._spending = spending
         self._renderers = renderers
@@ -62,21 +66,37 @@ class AnalystService:
     async def run(self, stored: StoredTurn) -> TurnOutcome:
         renderer = self._renderers(stored.turn, stored.id)
         record = TurnRecord()
+        resumed = Progress.of(stored.progress)
+        record.chain, record.since = list(resumed.responses), resumed.since
         error_ref = cancelled_by = None
+        handed_back = False
         task = asyncio.current_task()
         assert task is not None
         self._running[stored.id] = (task, stored.turn.key)
         try:
-            async with asyncio.timeout(self._timeout):
-                await self._answerer.answer(stored, renderer, record)
+            async with asyncio.timeout(self._timeout), self._kept(stored, record, renderer):
+                if resumed.started:
+                    logger.info(
+                        "turn %s taken over (attempt %d): %d response(s), %d message(s) to replace",
+                        stored.id,
+                        stored.attempts,
+                        len(resumed.responses),
+                        len(resumed.messages),
+                    )
+                    await renderer.retract(resumed.messages)
+                await self._answerer.answer(stored, renderer, record, resume=resumed.responses)
         except asyncio.CancelledError:
             stop = self._stops.get(stored.id)
             if stop is None:
-                raise  # shutdown: the worker reports the turn as interrupted
+                # Shutting down: the turn is handed back as it stands (its response goes on
+                # in the background) and another worker, or this one restarted, continues it.
+                handed_back = True
+                raise
             task.uncancel()
             if stop == ABANDONED:
                 # Another worker may own the turn now: it (or our worker) tells the thread.
                 record.error_code = "lease_lost"
+                record.open_response = None  # it goes on for whoever took the turn over
             elif stop == UNINSTALLED:
                 record.error_code = "uninstalled"  # its token is dead: nothing to tell
             else:
@@ -104,11 +124,17 @@ class AnalystService:
         finally:
             del self._running[stored.id]
             self._stops.pop(stored.id, None)
-            await self._close(renderer, stored)
-            if self._spending is not None:  # whatever the ending: what ran is billed
-                await _safely(
-                    self._spending.settle(stored, record), f"recording turn {stored.id}'s usage"
-                )
+            if not handed_back:
+                if record.open_response is not None:  # nobody will read it: stop it
+                    await _safely(
+                        self._answerer.stop_response(record.open_response),
+                        f"stopping turn {stored.id}'s response",
+                    )
+                await self._close(renderer, stored)
+                if self._spending is not None:  # whatever the ending: what ran is billed
+                    await _safely(
+                        self._spending.settle(stored, record), f"recording turn {stored.id}'s usage"
+                    )
         record.mark("total_s")
         return TurnOutcome(
             status=_status(record.error_code),
@@ -122,6 +148,15 @@ class AnalystService:
             cancelled_by=cancelled_by,
             answer_text=record.answer_text,
         )
+
+    def _kept(
+        self, stored: StoredTurn, record: TurnRecord, renderer: Renderer
+    ) -> contextlib.AbstractAsyncContextManager[object]:
+        """The turn's progress kept in the store while it runs (for a takeover)."""
+        if self._save_progress is None:
+            return contextlib.nullcontext()
+        keeper = ProgressKeeper(self._save_progress, stored, record, renderer)
+        return keeper.kept()
 
     def cancel(self, turn_id: int, *, by: str) -> bool:
         """Stop a turn running in this process (its stream is closed) and say who stopped

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.core.records import (
     Artifact,
@@ -113,7 +113,22 @@ class Turns(Protocol):
 
     async def finish(self, turn_id: int, outcome: TurnOutcome, *, owner: str | None) -> bool: ...
 
-    async def interrupt_expired(self, *, except_owner: str | None = None) -> list[StoredTurn]: ...
+    async def interrupt_expired(
+        self, *, except_owner: str | None = None, max_attempts: int | None = None
+    ) -> list[StoredTurn]: ...
+
+    async def claim_expired(
+        self, owner: str, *, limit: int, lease_s: float, max_attempts: int
+    ) -> list[StoredTurn]: ...
+
+    async def save_progress(
+        self,
+        stored: StoredTurn,
+        progress: dict[str, Any],
+        *,
+        response_id: str | None,
+        last_sequence: int | None,
+    ) -> bool: ...
 
     async def claim_undelivered(self, owner: str, *, lease_s: float) -> list[StoredTurn]: ...
 

@@ -8,8 +8,9 @@ one running turn per thread. Each running turn holds a lease that the worker ren
   is unreachable) is stopped at once, so two turns never run in one conversation;
 - a turn's outcome is recorded until the store takes it (retried with backoff while the
   lease is kept), so a delivered answer is never reported as interrupted;
-- turns whose process died (lease expired, another owner) are reported as interrupted,
-  which frees their thread.
+- turns whose process died (lease expired, another owner) or that a stopping worker handed
+  back are taken over and continued (`bot.core.progress`); after `max_attempts` attempts a
+  turn is reported as interrupted instead, which frees its thread.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class Worker:
         capacity: int,
         lease_s: float = 30.0,
         poll_s: float = 2.0,
+        max_attempts: int = 3,
     ) -> None:
+        self._max_attempts = max_attempts
         self._turns = turns
         self._run = run
         self._report_interrupted = report_interrupted
@@ -67,7 +70,8 @@ class Worker:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leases: dict[int, float] = {}  # turn id → until when (monotonic) it is ours
         self._settled: set[int] = set()  # ran to an outcome: recording it, never abandoned
-        self._stopping = False
+        self._stopping = False  # draining: no more claims
+        self._finished = False  # drained: the loop ends
 
     @property
     def running(self) -> int:
@@ -85,30 +89,39 @@ class Worker:
         try:
             yield self
         finally:
+            await self.drain(grace_s)
             # Let the loop stop between store calls: cancelling a query mid-flight would
             # strand its database connection.
-            self._stopping = True
+            self._finished = True
             self.wake()
             _done, pending = await asyncio.wait([loop], timeout=10)
             for task in pending:
                 task.cancel()
             await asyncio.gather(loop, return_exceptions=True)
-            await self._drain(grace_s)
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
 
+    async def drain(self, grace_s: float) -> None:
+        """Stop claiming; give the running turns `grace_s` to finish, then hand the rest
+        back (another worker continues them). Leases are kept renewed meanwhile."""
+        if not self._stopping:
+            self._stopping = True
+            self.wake()
+        await self._drain(grace_s)
+
     async def _loop(self) -> None:
         next_upkeep = 0.0
-        while not self._stopping:
+        while not self._finished:
             self._bell.clear()
             claimed = []
             try:
                 if time.monotonic() >= next_upkeep:
                     await self._upkeep()
                     next_upkeep = time.monotonic() + self._lease_s / 3
-                free = self._capacity - len(self._tasks)
-                sent = time.monotonic()
-                claimed = await self._turns.claim(self.owner, limit=free, lease_s=self._lease_s)
+                if not self._stopping:
+                    free = self._capacity - len(self._tasks)
+                    sent = time.monotonic()
+                    claimed = await self._turns.claim(self.owner, limit=free, lease_s=self._lease_s)
             except Exception:
                 logger.exception("worker: store unavailable; retrying")
             for stored in claimed:  # claimed turns always start, even while stopping
@@ -119,7 +132,7 @@ class Worker:
             if claimed and len(self._tasks) < self._capacity:
                 continue  # more may be waiting
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_s):
+                async with asyncio.timeout(min(self._poll_s, self._lease_s / 3)):
                     await self._bell.wait()
 
     async def _run_one(self, stored: StoredTurn) -> None:
@@ -153,6 +166,10 @@ class Worker:
         if outcome is None and await self._replies.undelivered(stored.id):
             await self._turns.release(stored.id, owner=self.owner)
             logger.info("turn %s handed over with its answer staged", stored.id)
+            return
+        if outcome is None and stored.attempts < self._max_attempts:
+            await self._turns.release(stored.id, owner=self.owner)
+            logger.info("turn %s handed back: another worker continues it", stored.id)
             return
         await self._record_once(stored, outcome or INTERRUPTED)
 
@@ -214,14 +231,32 @@ class Worker:
             for turn_id, by in (await self._turns.cancel_requests(self.owner)).items():
                 self._cancel(turn_id, by)
         sent = time.monotonic()
-        for stored in await self._turns.claim_undelivered(self.owner, lease_s=self._lease_s):
+        undelivered = (
+            []
+            if self._stopping
+            else await self._turns.claim_undelivered(self.owner, lease_s=self._lease_s)
+        )
+        for stored in undelivered:
             self._leases[stored.id] = sent + self._lease_s
             self._settled.add(stored.id)  # answered: never abandoned, only delivered
             task = asyncio.create_task(self._deliver_one(stored), name=f"deliver-{stored.id}")
             task.add_done_callback(_log_failure)
             self._tasks[stored.id] = task
-        for stored in await self._turns.interrupt_expired(except_owner=self.owner):
-            logger.warning("turn %s was interrupted (its worker stopped)", stored.id)
+        if not self._stopping:
+            sent = time.monotonic()
+            free = self._capacity - len(self._tasks)
+            for stored in await self._turns.claim_expired(
+                self.owner, limit=free, lease_s=self._lease_s, max_attempts=self._max_attempts
+            ):
+                logger.info("turn %s: taking it over (its worker stopped)", stored.id)
+                self._leases[stored.id] = sent + self._lease_s
+                task = asyncio.create_task(self._run_one(stored), name=f"turn-{stored.id}")
+                task.add_done_callback(_log_failure)
+                self._tasks[stored.id] = task
+        for stored in await self._turns.interrupt_expired(
+            except_owner=self.owner, max_attempts=self._max_attempts
+        ):
+            logger.warning("turn %s was interrupted (its worker stopped again)", stored.id)
             await self._report_interrupted(stored)
 
     async def _watch_leases(self) -> None:

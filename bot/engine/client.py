@@ -10,10 +10,8 @@ one dropped after the request was sent raise the same `APITimeoutError`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import IO, Any
 
@@ -21,14 +19,14 @@ import httpx2
 import openai
 from openai import AsyncOpenAI
 
-from bot.core.events import EngineEvent, Indexed, ModelRequest, OutputFile, Placement
+from bot.core.events import Indexed, ModelRequest, OutputFile, Placement
 from bot.core.ports import ByteSink
 from bot.core.turns import ThreadKey
 from bot.engine.deletion import Deletions
-from bot.engine.failures import from_exception, retry_after_seconds
-from bot.engine.requests import answered_dangling_call, request_params
-from bot.engine.stream import StreamState, read_stream, sse_batches
-from bot.errors import EngineError, EngineFailed, EngineTimeout, RateLimited, StreamDropped
+from bot.engine.failures import from_exception
+from bot.engine.requests import request_params
+from bot.engine.responding import Responding
+from bot.errors import EngineError
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +36,6 @@ CONTAINER_IDLE_MINUTES = 20
 FILE_TTL_MIN_S, FILE_TTL_MAX_S = 3_600, 30 * 86_400
 VECTOR_STORE_MAX_DAYS = 365
 INDEX_WAIT_S = 120.0
-SERVER_ERROR_RETRIES = 3  # after 1 s, 2 s, 4 s unless the server says otherwise
-SERVER_ERROR_MAX_DELAY_S = 10.0
 
 
 def upload_lifetime(retention_days: int) -> timedelta:
@@ -48,7 +44,7 @@ def upload_lifetime(retention_days: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-class OpenAIEngine(Deletions):
+class OpenAIEngine(Deletions, Responding):
     """Talks to OpenAI on behalf of the service; raises `EngineError`s, never SDK errors.
 
     Uploads expire `upload_lifetime(retention_days)` after they were made; vector stores
@@ -198,89 +194,5 @@ class OpenAIEngine(Deletions):
             raise self._failed(error) from error
         return total
 
-    # Responses --------------------------------------------------------------------------
-
-    async def respond(self, request: ModelRequest) -> AsyncGenerator[EngineEvent, None]:
-        """Run one turn, streaming; raises `EngineError` for every failure shape.
-
-        Cancelling the consuming task closes the stream, which stops a synchronous response.
-        """
-        async with self._opened(self._params(request)) as response:
-            events = read_stream(sse_batches(response.iter_bytes()), StreamState())
-            try:
-                while True:
-                    try:
-                        event = await anext(events)
-                    except StopAsyncIteration:
-                        return
-                    except EngineError as error:  # an error event, a failed response
-                        self._seen(error)
-                        raise
-                    except httpx2.TimeoutException:  # the socket read idle timeout
-                        idle = EngineTimeout(f"no event for {self._idle_timeout_s:.0f}s")
-                        raise self._seen(idle) from None
-                    except httpx2.TransportError as error:
-                        dropped = StreamDropped(f"stream broke: {type(error).__name__}")
-                        raise self._seen(dropped) from error
-                    except json.JSONDecodeError as error:
-                        raise self._seen(EngineFailed("malformed stream event")) from error
-                    yield event
-            finally:
-                await events.aclose()
-
-    @contextlib.asynccontextmanager
-    async def _opened(self, params: dict[str, Any]) -> AsyncIterator[Any]:
-        """Start the streamed response, waiting out 429s and 5xx errors within the budget."""
-        waited = 0.0
-        server_retries = 0
-        while True:
-            stack = contextlib.AsyncExitStack()
-            create = self._create_client.responses.with_streaming_response.create
-            try:
-                response = await stack.enter_async_context(create(**params))
-                break
-            except (openai.RateLimitError, openai.BadRequestError) as error:
-                await stack.aclose()
-                if answered_dangling_call(params, error):
-                    continue
-                mapped = self._failed(error)
-                retryable = isinstance(mapped, RateLimited) or error.code == "conversation_locked"
-                delay = retry_after_seconds(error, default=2.0)
-                if not retryable or waited + delay > self._rate_limit_budget_s:
-                    raise mapped from error
-                logger.info("responses.create: %s, retrying in %.1fs", error.code, delay)
-                await asyncio.sleep(delay)
-                waited += delay
-            except openai.APIStatusError as error:  # a 5xx answer carries no response id
-                await stack.aclose()
-                backoff = _server_error_delay(error, server_retries)
-                if backoff is None or waited + backoff > self._rate_limit_budget_s:
-                    raise self._failed(error) from error
-                server_retries += 1
-                logger.info(
-                    "responses.create: HTTP %d, retry %d of %d in %.1fs",
-                    error.status_code,
-                    server_retries,
-                    SERVER_ERROR_RETRIES,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                waited += backoff
-            except openai.APIError as error:
-                await stack.aclose()
-                raise self._failed(error) from error
-        async with stack:
-            yield response
-
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         return request_params(request, model=self._model)
-
-
-def _server_error_delay(error: openai.APIStatusError, retries_taken: int) -> float | None:
-    """How long to wait before retrying a 5xx answer to `responses.create`; None: don't."""
-    if error.status_code < 500 or retries_taken >= SERVER_ERROR_RETRIES:
-        return None
-    if error.response.headers.get("x-should-retry") == "false":
-        return None
-    delay = retry_after_seconds(error, default=2.0**retries_taken)
-    return min(max(delay, 0.0), SERVER_ERROR_MAX_DELAY_S)

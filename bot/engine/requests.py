@@ -25,14 +25,17 @@ _ABANDONED = json.dumps({"ok": False, "error": "the turn that made this call was
 
 
 def request_params(request: ModelRequest, *, model: str) -> dict[str, Any]:
-    """The body of `responses.create` for one request of a turn (streamed); only the tools
-    the channel has on are sent."""
+    """The body of `responses.create` for one request of a turn (streamed, in the
+    background); only the tools the channel has on are sent."""
     params: dict[str, Any] = {
         "model": request.model or model,
         "conversation": request.conversation_id,
         "instructions": full_instructions(request),
         "input": _input(request),
         "truncation": "auto",
+        # Background mode: the response goes on if this process dies, and any replica can
+        # read its events again (`OpenAIEngine.reattach`) to take the turn over.
+        "background": True,
         "stream": True,
     }
     tools: list[dict[str, Any]] = []

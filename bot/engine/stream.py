@@ -21,6 +21,7 @@ from bot.core.events import (
     EngineEvent,
     Finished,
     FunctionCall,
+    Position,
     ResponseStarted,
     SearchFinished,
     SearchStarted,
@@ -77,6 +78,8 @@ class StreamState:
         self.text_index: int | None = None
         self.usage: dict[str, Any] | None = None
         """What a response that ended in a failure reported using (it is billed)."""
+        self.sequence = -1
+        """The `sequence_number` of the last event read."""
 
 
 async def read_stream(
@@ -86,8 +89,12 @@ async def read_stream(
     async for batch in batches:
         translated: list[EngineEvent] = []
         failure: EngineError | None = None
+        before = state.sequence
         try:
             for event in batch:
+                sequence = event.get("sequence_number")
+                if isinstance(sequence, int) and sequence > state.sequence:
+                    state.sequence = sequence
                 for item in _translate(event, state):
                     if (
                         isinstance(item, TextDelta)
@@ -103,6 +110,8 @@ async def read_stream(
             yield item
             if isinstance(item, Finished):
                 return
+        if failure is None and state.sequence > before:
+            yield Position(state.sequence)
         if failure is not None:
             if state.usage and state.response_id:  # a failed response still costs
                 yield UsageReported(state.response_id, state.usage)

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot import wording
@@ -66,6 +66,8 @@ class AnswerPages:
         self.table_files: list[ProducedFile] = []
         """Tables too big for a block, to be attached as CSV files."""
         self._closing: list[asyncio.Task[bool]] = []
+        self.on_message: Callable[[], Awaitable[None]] | None = None
+        """Told whenever one of the pages posts a message."""
         self.reset()
 
     def reset(self) -> None:
@@ -112,6 +114,14 @@ class AnswerPages:
                 rendering = page.render(part, page.whole(part), ending, shown)
                 unfinished.append((self._number(i), part.ts, rendering))
         return unfinished
+
+    async def _message_posted(self) -> None:
+        if self.on_message is not None:
+            await self.on_message()
+
+    def messages(self) -> list[str]:
+        """Every message of the pages so far (a stream Slack ended continues in another)."""
+        return [part.ts for w in self._writers for part in w.page.parts if part.ts is not None]
 
     def posted(self) -> list[tuple[int, str]]:
         """(number, last message ts) of every page in the thread."""
@@ -191,6 +201,7 @@ class AnswerPages:
                     interval=self._interval,
                     metadata=metadata,
                     after=self._writers[-1] if self._writers else None,
+                    on_message=self._message_posted,
                 )
             )
         return self._writers[-1]

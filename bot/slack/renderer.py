@@ -12,7 +12,7 @@ control is shown while code runs only where Slack's own Stop button is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot import wording
 from bot.core.events import (
@@ -38,6 +38,7 @@ from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code, p
 from bot.slack.delivery import ERROR_SEQ, SlackDelivery
 from bot.slack.message_render import as_message
 from bot.slack.pages import AnswerPages
+from bot.slack.retraction import retract
 from bot.slack.sessions import ACTIVE, SessionSupport, ThreadStatus
 from bot.slack.uploads import SlackUploads, Upload
 
@@ -216,6 +217,18 @@ class SlackRenderer:
                 logger.info("removing the Cancel control failed: %s", failure_code(error))
             self._cancel_ts = None
         await self._thread.done(already=self._session_ended)
+
+    @property
+    def messages(self) -> list[str]:
+        cancel = [self._cancel_ts] if self._cancel_ts else []
+        return self._pages.messages() + cancel
+
+    def on_message(self, listener: Callable[[], Awaitable[None]]) -> None:
+        self._pages.on_message = listener
+
+    async def retract(self, messages: Sequence[str]) -> None:
+        """Delete what a dead worker's attempt at this turn showed."""
+        await retract(self._client, self._key.channel_id, messages)
 
     # Internals -------------------------------------------------------------------------
 

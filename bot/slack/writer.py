@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -42,7 +42,9 @@ class MessageWriter:
         interval: float = 1.0,
         metadata: dict[str, Any] | None = None,
         after: MessageWriter | None = None,
+        on_message: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_message = on_message or (lambda: asyncio.sleep(0))
         self._client = client
         self._calls = calls
         self._channel = calls.channel
@@ -163,6 +165,7 @@ class MessageWriter:
                 self._fall_back(error)
             return False
         part.ts, part.stream, part.open = ts, True, True
+        await self._on_message()
         self._page.sent(part, snapshot)
         self.placed.set()
         return True
@@ -251,6 +254,7 @@ class MessageWriter:
 
     async def _post(self, part: Part, rendering: Rendering, snapshot: Snapshot) -> None:
         part.ts = await self._calls.post(rendering, self._marker())
+        await self._on_message()
         part.shown = rendering
         self._page.sent(part, snapshot)
         self.placed.set()
@@ -265,19 +269,13 @@ class MessageWriter:
     def _ended(self, error: SlackApiError) -> None:
         """Slack ended the stream (expired, stopped by the user, refused): it keeps what it
         showed; what was not sent continues in a new message."""
-        logger.info(
-            "stream in %s ended (%s); continuing in a new message",
-            self._channel,
-            failure_code(error),
-        )
+        code, channel = failure_code(error), self._channel
+        logger.info("stream in %s ended (%s); continuing in a new message", channel, code)
         self._page.new_part()
 
     def _fall_back(self, error: SlackApiError) -> None:
-        logger.info(
-            "native streaming unavailable in %s (%s); using chat.update",
-            self._channel,
-            failure_code(error),
-        )
+        code, channel = failure_code(error), self._channel
+        logger.info("native streaming unavailable in %s (%s); using chat.update", channel, code)
         self.native = False
 
     def _marker(self) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from bot.errors import TurnError
 from bot.wording.costs import BUDGET_ERRORS
 
 STATUS_THINKING = "is thinking…"
+STATUS_RESUMING = "is picking up where it left off…"
 STATUS_READING = "is reading {names}…"
 STATUS_RUNNING_PYTHON = "is running Python…"
 STATUS_UPLOADING = "is posting {count} file(s)…"

@@ -51,6 +51,8 @@ class ResponseRun:
     """`time.monotonic()` when the model produced its last event (for benchmarks)."""
     drop_at: int | None = None
     """Writers abort their connection once they reach this many events (a scripted `Drop`)."""
+    drops_left: int = 0
+    """Connections still to break (a `Drop` with `connections` > 1)."""
     error_event: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -84,7 +86,9 @@ class ResponseRun:
                 yield self.events[index]
                 index += 1
             if self.drop_at is not None and index >= self.drop_at:
-                self.drop_at = None  # a transport fault hits one connection once
+                # A transport fault hits one connection (or `connections` in a row) once.
+                self.drops_left -= 1
+                self.drop_at = index + 1 if self.drops_left > 0 else None
                 yield DROP
                 return
             if self.done:
@@ -201,6 +205,7 @@ class ResponsesService:
             async for event in stream.events():
                 if isinstance(event, Drop):
                     run.drop_at = len(run.events)
+                    run.drops_left = event.connections
                     run.signal()
                     if not run.background:  # the connection is gone: so is a sync response
                         run.response["status"] = "cancelled"

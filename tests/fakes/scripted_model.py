@@ -154,9 +154,12 @@ class Stall:
 
 @dataclass(frozen=True)
 class Drop:
-    """Abort the TCP connection after ``after_text_deltas`` text deltas."""
+    """Abort the TCP connection after ``after_text_deltas`` text deltas. A background
+    response goes on; with ``connections`` > 1 that many connections in a row break (each
+    reattached one after one more event)."""
 
     after_text_deltas: int = 0
+    connections: int = 1
 
 
 @dataclass(frozen=True)
