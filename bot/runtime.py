@@ -105,7 +105,9 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
             )
         )
-        store = await stack.enter_async_context(open_store(settings.database_url))
+        store = await stack.enter_async_context(
+            open_store(settings.database_url, park_window_s=settings.park_window_s)
+        )
         openai_client = await stack.enter_async_context(open_client(settings))
         # OAuth: no token (the install flow's)
         base = slack_client(settings, session, observer=metrics.slack_call)
