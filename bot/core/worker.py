@@ -9,7 +9,9 @@ one running turn per thread. Each running turn holds a lease that the worker ren
 - a turn's outcome is recorded until the store takes it (retried with backoff while the
   lease is kept), so a delivered answer is never reported as interrupted;
 - turns whose process died (lease expired, another owner) are reported as interrupted,
-  which frees their thread.
+  which frees their thread;
+- Stop/Cancel pressed on another replica reaches this worker through the store, looked for
+  every `cancel_poll_s` while it runs turns.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Worker:
         capacity: int,
         lease_s: float = 30.0,
         poll_s: float = 2.0,
+        cancel_poll_s: float = 1.0,
     ) -> None:
         self._turns = turns
         self._run = run
@@ -63,6 +66,7 @@ class Worker:
         self._capacity = capacity
         self._lease_s = lease_s
         self._poll_s = poll_s
+        self._cancel_poll_s = cancel_poll_s
         self._bell = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leases: dict[int, float] = {}  # turn id → until when (monotonic) it is ours
@@ -82,6 +86,7 @@ class Worker:
         """Run the claim loop for the duration of the block; drain on exit."""
         loop = asyncio.create_task(self._loop(), name="turn-worker")
         watch = asyncio.create_task(self._watch_leases(), name="lease-watch")
+        cancels = asyncio.create_task(self._watch_cancels(), name="cancel-watch")
         try:
             yield self
         finally:
@@ -95,7 +100,8 @@ class Worker:
             await asyncio.gather(loop, return_exceptions=True)
             await self._drain(grace_s)
             watch.cancel()
-            await asyncio.gather(watch, return_exceptions=True)
+            cancels.cancel()
+            await asyncio.gather(watch, cancels, return_exceptions=True)
 
     async def _loop(self) -> None:
         next_upkeep = 0.0
@@ -210,9 +216,6 @@ class Worker:
                 elif turn_id in self._tasks:
                     logger.warning("turn %s: lease lost to another worker; stopping it", turn_id)
                     self._lose(turn_id)
-            # Cancel buttons pressed on another replica.
-            for turn_id, by in (await self._turns.cancel_requests(self.owner)).items():
-                self._cancel(turn_id, by)
         sent = time.monotonic()
         for stored in await self._turns.claim_undelivered(self.owner, lease_s=self._lease_s):
             self._leases[stored.id] = sent + self._lease_s
@@ -239,6 +242,21 @@ class Worker:
                         self._lease_s,
                     )
                     self._lose(turn_id)
+
+    async def _watch_cancels(self) -> None:
+        """Stop turns somebody asked to cancel on another replica (one indexed query a
+        second while this worker runs turns; nothing when it runs none)."""
+        while True:
+            await asyncio.sleep(self._cancel_poll_s)
+            if not self._tasks:
+                continue
+            try:
+                requests = await self._turns.cancel_requests(self.owner)
+            except Exception:  # the store is unreachable: the lease watch handles that
+                logger.warning("worker: could not read cancel requests; retrying")
+                continue
+            for turn_id, by in requests.items():
+                self._cancel(turn_id, by)
 
     def _lose(self, turn_id: int) -> None:
         self._leases.pop(turn_id, None)
