@@ -101,12 +101,11 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
     """Open resources, wire the bot, start the worker; close everything on exit."""
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
-        session = await stack.enter_async_context(
-            aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
-            )
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
+        session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
+        store = await stack.enter_async_context(
+            open_store(settings.database_url, park_window_s=settings.park_window_s)
         )
-        store = await stack.enter_async_context(open_store(settings.database_url))
         openai_client = await stack.enter_async_context(open_client(settings))
         # OAuth: no token (the install flow's)
         base = slack_client(settings, session, observer=metrics.slack_call)

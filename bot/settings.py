@@ -112,6 +112,9 @@ class Settings:
     """`ANALYST_SHUTDOWN_GRACE_S`: how long a stopping bot lets running turns finish."""
     lease_s: float = 6.0
     """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal."""
+    park_window_s: float = 30.0
+    """`ANALYST_PARK_WINDOW_S`: how long a thread reply without a mention waits for the
+    mention that starts its thread (Slack may deliver it first, or to another replica)."""
     prices: PriceTable = field(default_factory=default_prices)
     """The built-in price table with `ANALYST_PRICES` (a YAML/JSON file) over it."""
     budgets: Budgets = field(default_factory=Budgets)
@@ -188,6 +191,7 @@ class Settings:
         hosts = reader.hosts("SLACK_FILE_HOSTS", DEFAULT_FILE_HOSTS)
         redirect_hosts = reader.hosts("SLACK_FILE_REDIRECT_HOSTS", DEFAULT_REDIRECT_HOSTS)
         rate_scale = reader.number("SLACK_RATE_SCALE", float, 1.0, low=0.1, high=100)
+        park_window_s = reader.number("ANALYST_PARK_WINDOW_S", float, 30.0, low=0.1, high=600)
         models = _models(reader, common.model)
         profiles = _profiles(reader, models)
         access = _access(reader)
@@ -212,6 +216,7 @@ class Settings:
             slack_file_hosts=hosts,
             slack_file_redirect_hosts=redirect_hosts,
             slack_rate_scale=rate_scale,
+            park_window_s=park_window_s,
             models=models,
             channel_profiles=profiles,
             access=access,

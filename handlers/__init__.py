@@ -46,6 +46,10 @@ class Intake(Protocol):
         """`is_engaged`, also counting a thread whose first mention is being recorded."""
         ...
 
+    async def park(self, turn: Turn) -> None:
+        """Keep a reply in a thread that is not engaged (yet) until its mention is recorded."""
+        ...
+
     async def home_opened(self, user_id: str, channel_id: str, *, team_id: str) -> None:
         """The user opened the app's Messages tab."""
         ...

@@ -1,5 +1,9 @@
 """Mentions, thread follow-ups and DMs become turns; everything else is acked and ignored.
 
+A reply (no mention) in a thread the bot is not engaged in is parked, not answered: it
+becomes a question if its thread's mention is recorded shortly after (Slack may deliver the
+two in either order, to different replicas).
+
 One user message can arrive twice (an `app_mention` and a `message` event) and Slack retries
 deliveries; both listeners may record the same message and the store keeps exactly one turn.
 """
@@ -12,6 +16,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.core.turns import Turn
 from bot.slack.payloads import (
     actor_of,
     channel_type,
@@ -58,16 +63,23 @@ def register(app: AsyncApp, intake: Intake, drops: Drops, gate: Gate) -> None:
             thread_key(event, team_of(body, context))
         ):
             if await gate.admits(actor):
-                turn = turn_from_event(
-                    event, team_id=team_of(body, context), bot_user_id=bot_user_id, source="message"
-                )
-                await intake.submit(turn)
+                await intake.submit(_follow_up(event, body, context))
         elif (
-            event.get("files")
-            and channel_type(event) in DROP_CHANNELS
-            and await gate.admits(actor, tell=False)  # not talking to the bot: not told
-        ):
-            await drops.dropped(file_drop(event, team_id=team_of(body, context)))
+            in_thread(event) or (event.get("files") and channel_type(event) in DROP_CHANNELS)
+        ) and await gate.admits(actor, tell=False):  # not talking to the bot (yet): not told
+            if in_thread(event):  # its mention may still come (late, or to another replica)
+                await intake.park(_follow_up(event, body, context))
+            if event.get("files") and channel_type(event) in DROP_CHANNELS:
+                await drops.dropped(file_drop(event, team_id=team_of(body, context)))
+
+
+def _follow_up(event: dict[str, Any], body: dict[str, Any], context: Any) -> Turn:
+    return turn_from_event(
+        event,
+        team_id=team_of(body, context),
+        bot_user_id=context.get("bot_user_id"),
+        source="message",
+    )
 
 
 async def _mentioned(

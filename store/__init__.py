@@ -22,6 +22,7 @@ from store.database import Database, open_database
 from store.deletions import DeletionQueue
 from store.health import SchemaState, queue_depth, schema_state
 from store.installations import Installations
+from store.parking import PARK_WINDOW_S
 from store.replies import ReplyLog
 from store.retention import RetentionStore
 from store.threads import ThreadStore
@@ -33,11 +34,11 @@ from store.workspaces import RetiredWorkspaces
 class Store:
     """The store's parts, sharing one database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, park_window_s: float = PARK_WINDOW_S) -> None:
         self.engine = engine
         db = Database(engine)
         self.threads = ThreadStore(db)
-        self.turns = TurnQueue(db)
+        self.turns = TurnQueue(db, park_window_s=park_window_s)
         self.artifacts = ArtifactStore(db)
         self.replies = ReplyLog(db)
         self.channels = ChannelSettings(db)
@@ -67,11 +68,13 @@ class Store:
 
 
 @asynccontextmanager
-async def open_store(url: str, *, run_migrations: bool = True) -> AsyncIterator[Store]:
+async def open_store(
+    url: str, *, run_migrations: bool = True, park_window_s: float = PARK_WINDOW_S
+) -> AsyncIterator[Store]:
     """Open the database (applying migrations) and close it on exit."""
     engine = await open_database(url, run_migrations=run_migrations)
     try:
-        yield Store(engine)
+        yield Store(engine, park_window_s=park_window_s)
     finally:
         await engine.dispose()
 

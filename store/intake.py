@@ -3,14 +3,15 @@
 When a hundred mentions arrive at once, recording them one transaction at a time makes each
 wait for every earlier one. Turns submitted while a batch is being written join the next
 batch, and a batch is a handful of statements whatever its size: upsert the threads, read
-their ids, insert the turns (duplicates of a message are skipped by the unique key).
+their ids, insert the turns (duplicates of a message are skipped by the unique key). Once a
+batch is committed, replies parked in its threads follow their mention (`store.parking`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 Key = tuple[str, str, str]
+Recorded = Callable[[list[ThreadKey]], Awaitable[list[int]]]
+"""Called with the threads of each committed batch (`ParkedReplies.promote`)."""
+
+
+async def _nothing(_keys: list[ThreadKey]) -> list[int]:
+    return []
 
 
 class TurnIntake:
@@ -34,8 +41,9 @@ class TurnIntake:
     so batches grow exactly when the database is the bottleneck.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, recorded: Recorded = _nothing) -> None:
         self._db = db
+        self._recorded = recorded
         self._open: list[Turn] | None = None  # the batch still taking turns
         self._last: asyncio.Task[list[int | None]] | None = None
 
@@ -59,7 +67,12 @@ class TurnIntake:
         await asyncio.sleep(0)  # and takes the turns submitted in this very instant
         if self._open is batch:
             self._open = None
-        return await self._insert(batch)
+        results = await self._insert(batch)
+        try:  # after the commit, so a reply parked meanwhile is seen by one side or the other
+            await self._recorded(list(dict.fromkeys(t.key for t in batch)))
+        except Exception:  # the batch is recorded; a parked reply waits for the next turn
+            logger.exception("could not look for parked replies after recording turns")
+        return results
 
     async def _insert(self, batch: Sequence[Turn]) -> list[int | None]:
         now = datetime.now(UTC)
@@ -86,7 +99,7 @@ class TurnIntake:
                 .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "message_ts"])
                 .returning(turns.c.id, turns.c.team_id, turns.c.channel_id, turns.c.message_ts)
             )
-            rows = [_turn_row(t, thread_ids[_key(t.key)], now) for t in firsts.values()]
+            rows = [turn_row(t, thread_ids[_key(t.key)], now) for t in firsts.values()]
             created = {
                 (r.team_id, r.channel_id, r.message_ts): r.id
                 for r in await conn.execute(insert, rows)
@@ -119,7 +132,7 @@ def _thread_row(key: Key, now: datetime) -> dict[str, Any]:
     }
 
 
-def _turn_row(turn: Turn, thread_id: int, now: datetime) -> dict[str, Any]:
+def turn_row(turn: Turn, thread_id: int, now: datetime) -> dict[str, Any]:
     return {
         "thread_id": thread_id,
         "team_id": turn.key.team_id,

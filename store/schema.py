@@ -11,6 +11,7 @@ turn_usage, budget_notices                  what turns cost (no foreign key: kep
 retired_workspaces                          workspaces whose data is to be deleted
 deletions                                   OpenAI objects of deleted threads, until deleted there
 slack_installations, oauth_states           OAuth installs per workspace, install states
+parked_replies (in store.parking)           thread replies waiting briefly for their mention
 """
 
 from __future__ import annotations

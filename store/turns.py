@@ -20,6 +20,7 @@ from bot.core.turns import SlackFile, ThreadKey, Turn
 from store.database import Database
 from store.intake import TurnIntake
 from store.leases import TurnLeases
+from store.parking import PARK_WINDOW_S, ParkedReplies
 from store.schema import FINISHED_STATUSES, retired_workspaces, threads, turns
 
 logger = logging.getLogger(__name__)
@@ -78,14 +79,20 @@ def _key(row: Row[Any]) -> ThreadKey:
 class TurnQueue(TurnLeases):
     """Durable per-thread queue of turns."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, park_window_s: float = PARK_WINDOW_S) -> None:
         self._db = db
-        self._intake = TurnIntake(db)
+        self._parked = ParkedReplies(db, window_s=park_window_s)
+        self._intake = TurnIntake(db, recorded=self._parked.promote)
 
     async def add(self, turn: Turn) -> int | None:
         """Record a turn and engage its thread; its id, or None if this message was already
         recorded (Slack retries, app_mention/message twins). Concurrent calls share a batch."""
         return await self._intake.add(turn)
+
+    async def park(self, turn: Turn) -> list[int]:
+        """Keep a reply in a thread that is not engaged (yet) until its mention is recorded
+        (then it becomes a turn after it) or its window passes; the ids of turns it made."""
+        return await self._parked.park(turn)
 
     async def record(self, turn: Turn) -> StoredTurn | None:
         """`add`, returning the stored turn."""

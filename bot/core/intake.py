@@ -2,7 +2,10 @@
 
 A question is recorded once (the store deduplicates Slack retries and the app_mention /
 message twins of one message) and the worker is woken; listeners never wait on the model.
-A reply that races the mention starting its thread waits for that mention to be recorded.
+A reply in a thread that is not engaged yet is parked in the store: Slack may deliver it
+before its mention, or to another replica at the same moment, and it becomes a turn (after
+the mention's) once the mention is recorded, wherever that happens. In this process, a reply
+that races the mention starting its thread simply waits for that mention to be recorded.
 """
 
 from __future__ import annotations
@@ -71,6 +74,17 @@ class Intake:
         if self._running_in(turn.key):
             await self._notices.queued(turn.key, turn.user_id)
         return True
+
+    async def park(self, turn: Turn) -> None:
+        """A reply in a thread that is not engaged (yet): kept briefly, it becomes a turn if
+        its thread's mention is recorded by any replica; otherwise it is forgotten."""
+        try:
+            created = await self._store.turns.park(turn)
+        except Exception:  # the boundary of intake: nobody asked the bot anything yet
+            logger.exception("could not park message %s in %s", turn.message_ts, turn.key)
+            return
+        if created:
+            self._wake()
 
     async def quiesce(self) -> None:
         """Wait (up to 5 s) for listeners still recording turns (Bolt runs them untracked)."""

@@ -10,7 +10,9 @@ one running turn per thread. Each running turn holds a lease that the worker ren
   lease is kept), so a delivered answer is never reported as interrupted;
 - turns whose process died (lease expired, another owner) or that a stopping worker handed
   back are taken over and continued (`bot.core.progress`); after `max_attempts` attempts a
-  turn is reported as interrupted instead, which frees its thread.
+  turn is reported as interrupted instead, which frees its thread;
+- Stop/Cancel pressed on another replica reaches this worker through the store, looked for
+  every `cancel_poll_s` while it runs turns.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.core.records import StoredTurn, TurnOutcome
 from bot.core.storage import Replies, Turns
+from bot.core.watches import Abandoner, Canceller, Watches
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +34,11 @@ Runner = Callable[[StoredTurn], Awaitable[TurnOutcome]]
 Reporter = Callable[[StoredTurn], Awaitable[None]]
 Redeliverer = Callable[[StoredTurn], Awaitable[bool]]
 """Delivers what an answered turn staged; True when that was an error reply."""
-Canceller = Callable[[int, str], bool]
-Abandoner = Callable[[int], bool]
 INTERRUPTED = TurnOutcome(status="interrupted", error_code="interrupted")
 RECORD_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-class Worker:
+class Worker(Watches):
     def __init__(
         self,
         *,
@@ -53,6 +54,7 @@ class Worker:
         lease_s: float = 30.0,
         poll_s: float = 2.0,
         max_attempts: int = 3,
+        cancel_poll_s: float = 1.0,
     ) -> None:
         self._max_attempts = max_attempts
         self._turns = turns
@@ -66,12 +68,14 @@ class Worker:
         self._capacity = capacity
         self._lease_s = lease_s
         self._poll_s = poll_s
+        self._cancel_poll_s = cancel_poll_s
         self._bell = asyncio.Event()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._leases: dict[int, float] = {}  # turn id → until when (monotonic) it is ours
         self._settled: set[int] = set()  # ran to an outcome: recording it, never abandoned
         self._stopping = False  # draining: no more claims
         self._finished = False  # drained: the loop ends
+        self._ended = asyncio.Event()
 
     @property
     def running(self) -> int:
@@ -86,6 +90,7 @@ class Worker:
         """Run the claim loop for the duration of the block; drain on exit."""
         loop = asyncio.create_task(self._loop(), name="turn-worker")
         watch = asyncio.create_task(self._watch_leases(), name="lease-watch")
+        cancels = asyncio.create_task(self._watch_cancels(), name="cancel-watch")
         try:
             yield self
         finally:
@@ -93,11 +98,12 @@ class Worker:
             # Let the loop stop between store calls: cancelling a query mid-flight would
             # strand its database connection.
             self._finished = True
+            self._ended.set()
             self.wake()
-            _done, pending = await asyncio.wait([loop], timeout=10)
+            _done, pending = await asyncio.wait([loop, cancels], timeout=10)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(loop, return_exceptions=True)
+            await asyncio.gather(loop, cancels, return_exceptions=True)
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
 
@@ -227,9 +233,6 @@ class Worker:
                 elif turn_id in self._tasks:
                     logger.warning("turn %s: lease lost to another worker; stopping it", turn_id)
                     self._lose(turn_id)
-            # Cancel buttons pressed on another replica.
-            for turn_id, by in (await self._turns.cancel_requests(self.owner)).items():
-                self._cancel(turn_id, by)
         sent = time.monotonic()
         undelivered = (
             []
@@ -258,27 +261,6 @@ class Worker:
         ):
             logger.warning("turn %s was interrupted (its worker stopped again)", stored.id)
             await self._report_interrupted(stored)
-
-    async def _watch_leases(self) -> None:
-        """Stop turns whose lease runs out unconfirmed (the store is unreachable): another
-        worker may take them over as soon as it expires."""
-        margin = self._lease_s / 6
-        while True:
-            await asyncio.sleep(min(1.0, margin))
-            now = time.monotonic()
-            for turn_id, until in list(self._leases.items()):
-                if now > until - margin and turn_id in self._tasks:
-                    logger.warning(
-                        "turn %s: lease not confirmed for %.0fs; stopping it",
-                        turn_id,
-                        self._lease_s,
-                    )
-                    self._lose(turn_id)
-
-    def _lose(self, turn_id: int) -> None:
-        self._leases.pop(turn_id, None)
-        if turn_id not in self._settled:
-            self._abandon(turn_id)
 
     async def _drain(self, grace_s: float) -> None:
         tasks = list(self._tasks.values())
