@@ -76,6 +76,7 @@ class Worker(Watches):
         self._stopping = False  # draining: no more claims
         self._finished = False  # drained: the loop ends
         self._ended = asyncio.Event()
+        self._reports: set[asyncio.Task[None]] = set()
 
     @property
     def running(self) -> int:
@@ -260,7 +261,11 @@ class Worker(Watches):
             except_owner=self.owner, max_attempts=self._max_attempts
         ):
             logger.warning("turn %s was interrupted (its worker stopped again)", stored.id)
-            await self._report_interrupted(stored)
+            # Told in the background: Slack's 429s must never hold up the lease upkeep.
+            report = asyncio.ensure_future(self._report_interrupted(stored))
+            report.add_done_callback(_log_failure)
+            self._reports.add(report)
+            report.add_done_callback(self._reports.discard)
 
     async def _drain(self, grace_s: float) -> None:
         tasks = list(self._tasks.values())

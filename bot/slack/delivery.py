@@ -86,7 +86,8 @@ class SlackDelivery:
                     ts = str(response["ts"])
             await self._replies.delivered(stored.id, reply.seq, ts)
             logger.info("turn %s: reply %d delivered after a takeover", stored.id, reply.seq)
-        await self._end_session(key)
+        # In the background: a status is no reason to keep the turn open through 429s.
+        self._sessions.later(self._end_session(key))
         return failed
 
     async def _complete(self, key: ThreadKey, ts: str, message: dict[str, Any]) -> None:
