@@ -9,7 +9,8 @@ fails in every shape, and Slack 429 storms.
 - `flaky_model`: a share of the model's responses fail — an HTTP error before the stream (500,
   429 with `retry-after`), an `error` event or `response.failed` mid-stream, a dropped
   connection, an incomplete response — decided per request, so a retried request may succeed.
-- `storms`: bursts of 429s on Slack's chat and session methods.
+- `storms`: windows of a few seconds in which Slack answers 429 to every call of one of its
+  chat or session methods.
 """
 
 from __future__ import annotations
@@ -148,8 +149,9 @@ class Deliveries:
             replica = self.rng.choice(live)
             assert replica.sender is not None
             try:
-                response = await replica.sender.send(envelope, retry_num=done or None)
-            except (aiohttp.ClientError, OSError, RuntimeError):
+                async with asyncio.timeout(5):  # a replica killed mid-request answers nothing
+                    response = await replica.sender.send(envelope, retry_num=done or None)
+            except (aiohttp.ClientError, OSError, RuntimeError, TimeoutError):
                 self.refused += 1
                 await asyncio.sleep(0.1)
                 continue
@@ -203,5 +205,7 @@ class Storms:
             if stop.is_set():
                 return
             method = self.rng.choice(STORM_METHODS)
-            self.slack.faults.ratelimit(method, retry_after=1, times=self.rng.randint(5, 30))
+            # Every call of the method is refused for a few seconds (Slack's 429 storms are
+            # windows of time, not a count of calls).
+            self.slack.faults.ratelimit(method, retry_after=1, for_s=self.rng.uniform(1.0, 4.0))
             self.storms.append((time.monotonic() - started, method))

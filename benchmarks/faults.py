@@ -268,8 +268,9 @@ async def run(
                 async with asyncio.TaskGroup() as group:
                     group.create_task(ledger.poll(stop))
                     group.create_task(storms.run(stop))
-                    # Kills land while conversations are under way (about 1.5 s a question).
-                    every_s = max(2.0, 1.5 * questions_per_thread / (kills + 1))
+                    # Kills land while conversations are under way (about 1.5 s a question),
+                    # each after the previous one's turns were taken over (a lease, 6 s).
+                    every_s = max(8.0, 1.5 * questions_per_thread / (kills + 1))
                     crashes = group.create_task(killer(bots, rng, kills, every_s, outcome))
                     talks = [
                         group.create_task(

@@ -90,9 +90,12 @@ class ResponseRoutes:
                 if not obfuscate:
                     event = {key: value for key, value in event.items() if key != "obfuscation"}
                 await response.write(sse_frame(event))
-        except (asyncio.CancelledError, ConnectionResetError):
+        except asyncio.CancelledError:
             self.service.abandon(run)
             raise
+        except ConnectionResetError:  # the client went away (a killed bot): nothing to answer
+            self.service.abandon(run)
+            return response
         if dropped:  # a scripted transport fault: cut the TCP connection mid-body
             _abort(request)
             raise asyncio.CancelledError

@@ -12,6 +12,7 @@ A ``ratelimit`` fault is a 429 of its own, separate from the token buckets of ``
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 UPLOAD = "<upload>"
@@ -27,8 +28,12 @@ class Fault:
     retry_after: int = 1
     error: str = "internal_error"
     seconds: float = 0.0
+    until: float | None = None
+    """`time.monotonic()` after which the fault is over (a storm); None: until used up."""
 
     def matches(self, method: str) -> bool:
+        if self.until is not None and time.monotonic() >= self.until:
+            return False
         return self.method in (method, "*") and (self.times is None or self.times > 0)
 
     def consume(self) -> None:
@@ -59,9 +64,20 @@ class Faults:
         if event is not None:
             event.set()
 
-    def ratelimit(self, method: str, retry_after: int = 1, times: int | None = 1) -> None:
-        """HTTP 429, header ``Retry-After``, body ``{"ok": false, "error": "ratelimited"}``."""
-        self._faults.append(Fault("ratelimit", method, times, retry_after=retry_after))
+    def ratelimit(
+        self,
+        method: str,
+        retry_after: int = 1,
+        times: int | None = 1,
+        *,
+        for_s: float | None = None,
+    ) -> None:
+        """HTTP 429, header ``Retry-After``, body ``{"ok": false, "error": "ratelimited"}``;
+        ``times`` calls, or (``for_s``) every call for that many seconds: a 429 storm."""
+        until = None if for_s is None else time.monotonic() + for_s
+        self._faults.append(
+            Fault("ratelimit", method, None if for_s else times, retry_after, until=until)
+        )
 
     def error(self, method: str, error: str = "internal_error", times: int | None = 1) -> None:
         """HTTP 200 ``{"ok": false, "error": error}`` without running the method."""
