@@ -181,6 +181,13 @@ class Conversations:
             for m in self._slack.bot_messages(question.channel, root_ts)
         )
 
+    def _show(self, question: Question, root: str) -> None:
+        """What the thread of a lost question holds (BENCH_DEBUG=1)."""
+        print(f"LOST {question}")
+        for m in self._slack.bot_messages(question.channel, root):
+            state = m.stream.state if m.stream else "-"
+            print(f"   {m.ts} stream={state} {m.text_content()[-120:]!r}")
+
     def judge(self, outcome: Outcome) -> None:
         warnings: Counter[tuple[str, str]] = Counter()
         roots = {(q.channel, q.thread): q.ts for q in self.asked if q.number == 0}
@@ -203,6 +210,8 @@ class Conversations:
                 failed_per_thread[(question.channel, root)] += 1
             else:
                 outcome.lost.append(question)
+                if os.environ.get("BENCH_DEBUG"):
+                    self._show(question, root)
             if question.attempts > 1 and question.status == "done":
                 outcome.resumed += 1
         for where, failures in failed_per_thread.items():
@@ -237,6 +246,7 @@ async def run(
     delta_ms: float = 25.0,
     timeout_s: float = 240.0,
     env: dict[str, str] | None = None,
+    kill_every_s: float | None = None,
 ) -> Outcome:
     rng = random.Random(seed)
     outcome = Outcome()
@@ -269,8 +279,8 @@ async def run(
                     group.create_task(ledger.poll(stop))
                     group.create_task(storms.run(stop))
                     # Kills land while conversations are under way (about 1.5 s a question),
-                    # each after the previous one's turns were taken over (a lease, 6 s).
-                    every_s = max(8.0, 1.5 * questions_per_thread / (kills + 1))
+                    # each after the previous one's turns were taken over (a lease, 10 s).
+                    every_s = kill_every_s or max(12.0, 1.5 * questions_per_thread / (kills + 1))
                     crashes = group.create_task(killer(bots, rng, kills, every_s, outcome))
                     talks = [
                         group.create_task(

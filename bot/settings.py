@@ -110,7 +110,7 @@ class Settings:
     """`ANALYST_RATE_LIMIT_WAIT_S`: how long to wait out OpenAI rate limits before giving up."""
     shutdown_grace_s: float = 20.0
     """`ANALYST_SHUTDOWN_GRACE_S`: how long a stopping bot lets running turns finish."""
-    lease_s: float = 6.0
+    lease_s: float = 10.0
     """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal."""
     park_window_s: float = 30.0
     """`ANALYST_PARK_WINDOW_S`: how long a thread reply without a mention waits for the
@@ -171,7 +171,7 @@ class Settings:
             rate_limit_wait_s=reader.number(
                 "ANALYST_RATE_LIMIT_WAIT_S", float, 60.0, low=0, high=600
             ),
-            lease_s=reader.number("ANALYST_LEASE_S", float, 6.0, low=1, high=600),
+            lease_s=reader.number("ANALYST_LEASE_S", float, 10.0, low=1, high=600),
             shutdown_grace_s=reader.number(
                 "ANALYST_SHUTDOWN_GRACE_S", float, 20.0, low=0, high=3_600
             ),

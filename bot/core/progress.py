@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +26,6 @@ from bot.core.rounds import TurnRecord
 from bot.core.storage import Turns
 
 logger = logging.getLogger(__name__)
-
-SEQUENCE_EVERY_S = 2.0
-"""The stream position alone (no new response or message) is written at most this often."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +95,6 @@ class ProgressKeeper:
         self._view = view
         self._interval = interval
         self._saved = Progress.of(stored.progress)
-        self._saved_sequence = stored.last_sequence
-        self._saved_at = 0.0
         self._bell = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stopping = False
@@ -147,13 +141,9 @@ class ProgressKeeper:
     async def save(self) -> None:
         async with self._lock:
             progress, sequence = self.now(), self._record.sequence
-            moved = sequence != self._saved_sequence
-            if progress == self._saved and not (
-                moved and time.monotonic() - self._saved_at >= SEQUENCE_EVERY_S
-            ):
+            if progress == self._saved:  # the stream position alone is not worth a write
                 return
             write = self._save(self._stored, progress, self._record.response_id, sequence)
             if not await asyncio.shield(write):
                 return  # another attempt holds the turn now: its record is not ours to write
-            self._saved, self._saved_sequence = progress, sequence
-            self._saved_at = time.monotonic()
+            self._saved = progress

@@ -228,7 +228,7 @@ class SlackRenderer:
 
     async def retract(self, messages: Sequence[str]) -> None:
         """Delete what a dead worker's attempt at this turn showed."""
-        await retract(self._client, self._key.channel_id, messages)
+        await retract(self._client, self._key, self._turn_id, messages)
 
     # Internals -------------------------------------------------------------------------
 

@@ -1,21 +1,35 @@
 """Taking back what a turn's dead attempt showed: a worker that takes the turn over shows the
 answer again from its first word, so the messages the dead worker posted are deleted (an open
-stream is stopped first), and the answer is in the thread once."""
+stream is stopped first), and the answer is in the thread once.
+
+Which messages: those the dead attempt recorded as it posted them, and any bot message of the
+thread whose metadata names the turn (`bot.slack.delivery.marker`: posts carry it, streams
+cannot) — a post Slack accepted an instant before the worker died is found that way."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
+from bot.core.turns import ThreadKey
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code
+from bot.slack.delivery import MARKER
 
 logger = logging.getLogger(__name__)
 
 
-async def retract(client: ScheduledSlack, channel: str, messages: Sequence[str]) -> None:
-    """Delete these bot messages of `channel`; messages already gone are skipped."""
-    for ts in messages:
+async def retract(
+    client: ScheduledSlack, key: ThreadKey, turn_id: int, messages: Sequence[str]
+) -> None:
+    """Delete these bot messages and those marked as the turn's; gone ones are skipped."""
+    channel = key.channel_id
+    try:
+        marked = await _marked(client, key, turn_id)
+    except SLACK_FAILURES as error:  # the recorded messages are still removed
+        logger.warning("reading %s for turn %s's messages: %s", key, turn_id, failure_code(error))
+        marked = []
+    for ts in dict.fromkeys([*messages, *marked]):
         with at(Priority.SIGN):
             try:
                 await client.chat_delete(channel=channel, ts=ts)
@@ -32,3 +46,24 @@ async def retract(client: ScheduledSlack, channel: str, messages: Sequence[str])
                 await client.chat_delete(channel=channel, ts=ts)
             except SLACK_FAILURES as error:
                 logger.warning("removing message %s: %s", ts, failure_code(error))
+
+
+async def _marked(client: ScheduledSlack, key: ThreadKey, turn_id: int) -> list[str]:
+    found, cursor = [], None
+    while True:
+        with at(Priority.SIGN):
+            response = await client.conversations_replies(
+                channel=key.channel_id,
+                ts=key.thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == MARKER and payload.get("turn_id") == turn_id:
+                found.append(str(message["ts"]))
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return found
