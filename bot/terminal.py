@@ -91,7 +91,12 @@ class TerminalRenderer:
         self._err.write(f"── {' '.join(text.split())[:100]} ──\n")
 
     async def end_text(
-        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
+        self,
+        note: str | None = None,
+        *,
+        show_code: bool = False,
+        controls: bool = True,
+        error_code: str | None = None,
     ) -> None:
         self._write(self._holder.flush())
         if note:

@@ -167,9 +167,11 @@ class Answerer:
             wording.INCOMPLETE_NOTE if finished.incomplete_reason else None,
         ]
         note = "\n\n".join(n for n in notes if n) or None
-        await renderer.end_text(note, show_code=bool(record.code_runs))
         if finished.incomplete_reason:
             record.error_code = "engine_incomplete"
+        await renderer.end_text(
+            note, show_code=bool(record.code_runs), error_code=record.error_code
+        )
         links = await outputs.publish(
             self._engine,
             renderer,

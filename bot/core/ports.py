@@ -105,9 +105,15 @@ class AnswerView(Protocol):
         ...
 
     async def end_text(
-        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
+        self,
+        note: str | None = None,
+        *,
+        show_code: bool = False,
+        controls: bool = True,
+        error_code: str | None = None,
     ) -> None:
-        """The text is complete: flush it and add the answer's controls."""
+        """The text is complete: flush it and add the answer's controls (`error_code`: the
+        answer is shown but the turn did not end well, e.g. cut short)."""
         ...
 
     async def error(self, text: str, *, retry: bool = False) -> None: ...

@@ -69,7 +69,9 @@ class SlackDelivery:
         key, failed = stored.turn.key, False
         for reply in await self._replies.undelivered(stored.id):
             message = reply.payload["message"]
+            # An error reply, or an answer shown although the turn did not end well.
             failed = failed or reply.payload.get("kind") == "error"
+            failed = failed or bool(reply.payload.get("error_code"))
             with at(Priority.FINAL):
                 ts = reply.ts or await self._find(key, stored.id, reply.seq)
                 if ts is not None:

@@ -141,12 +141,17 @@ class SlackRenderer:
     # The answer ------------------------------------------------------------------------
 
     async def end_text(
-        self, note: str | None = None, *, show_code: bool = False, controls: bool = True
+        self,
+        note: str | None = None,
+        *,
+        show_code: bool = False,
+        controls: bool = True,
+        error_code: str | None = None,
     ) -> None:
         """The answer's text is complete: stage its final pages in the outbox, then end the
         messages (the answer's controls under the last one) at the highest priority."""
         blocks = answer_controls(self._turn_id, show_code=show_code) if controls else []
-        await self._final(note, blocks)
+        await self._final(note, blocks, error_code)
 
     async def attach(
         self,
@@ -190,8 +195,6 @@ class SlackRenderer:
         goes through the outbox like an answer."""
         text = defuse(text)  # error messages may name files
         await self._pages.fail_open_steps()
-        if self._pages.started:
-            await self._final(None, [])  # no feedback controls on a failed answer
         blocks = retry_controls(self._turn_id) if retry else []
         message = (
             {"blocks": [markdown(text), *blocks], "text": text[:3000]}
@@ -199,7 +202,12 @@ class SlackRenderer:
             else {"markdown_text": text}
         )
         self._errors += 1
-        await self._delivery.post(self._key, self._turn_id, ERROR_SEQ + self._errors, message)
+        seq = ERROR_SEQ + self._errors
+        if self._pages.started:  # staged with the error: a worker dying between them
+            error = StagedReply(seq, {"kind": "error", "message": message})  # leaves both
+            await self._delivery.stage(self._turn_id, [error])
+            await self._final(None, [])  # no feedback controls on a failed answer
+        await self._delivery.post(self._key, self._turn_id, seq, message)
 
     async def restart(self, note: str) -> None:
         """Start the answer over (e.g. on a fresh container), noting why if text was shown."""
@@ -232,10 +240,13 @@ class SlackRenderer:
 
     # Internals -------------------------------------------------------------------------
 
-    async def _final(self, note: str | None, controls: list[Block]) -> None:
+    async def _final(
+        self, note: str | None, controls: list[Block], error_code: str | None = None
+    ) -> None:
         await self._pages.complete(note)
+        kind = {"kind": "answer", "error_code": error_code} if error_code else {"kind": "answer"}
         staged = [
-            StagedReply(number, {"kind": "answer", "message": as_message(rendering)}, ts)
+            StagedReply(number, {**kind, "message": as_message(rendering)}, ts)
             for number, ts, rendering in self._pages.unfinished(controls)
         ]
         await self._delivery.stage(self._turn_id, staged)
