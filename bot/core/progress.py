@@ -7,8 +7,8 @@ the turn over when the one running it dies (a crash, a kill, a deploy that hands
 A takeover removes those messages and replays the responses into a new answer (shown once,
 nothing lost, nothing twice), then follows the last one live. `ProgressKeeper` writes the
 record when it changes: at once when a response starts (so a takeover never starts a second
-one beside it), and within `interval` when a message is posted; only the attempt that holds
-the turn may write it.
+one beside it) or a message is posted, without holding up the answer; only the attempt that
+holds the turn may write it.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class ProgressKeeper:
         self._lock = asyncio.Lock()
         self._stopping = False
         record.on_progress = self._bell.set
-        view.on_message(self._posted)
+        view.on_message(self._noticed)
 
     def now(self) -> Progress:
         record = self._record
@@ -127,6 +127,12 @@ class ProgressKeeper:
                     await self._bell.wait()
             self._bell.clear()
             await self._posted()
+
+    async def _noticed(self) -> None:
+        """A message was posted: written at once by the keeper, without holding up the
+        answer (on SQLite, writes queue behind each other; a post that is not yet written
+        when the worker dies is still found by its metadata, a stream is left behind)."""
+        self._bell.set()
 
     async def _posted(self) -> None:
         """Something changed (a message was posted: kept before the answer goes on in it,
