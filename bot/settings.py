@@ -111,9 +111,7 @@ class Settings:
     shutdown_grace_s: float = 20.0
     """`ANALYST_SHUTDOWN_GRACE_S`: how long a stopping bot lets running turns finish."""
     lease_s: float = 10.0
-    """`ANALYST_LEASE_S`: how long a running turn stays claimed without a renewal (10 s on
-    PostgreSQL, where another replica takes a dead one's turns over; 30 s on SQLite, one
-    process whose writes queue behind each other, where a restart takes them over)."""
+    """`ANALYST_LEASE_S`: a turn's claim without renewal (SQLite 30 s: its writes queue)."""
     park_window_s: float = 30.0
     """`ANALYST_PARK_WINDOW_S`: how long a thread reply without a mention waits for the
     mention that starts its thread (Slack may deliver it first, or to another replica)."""
@@ -155,6 +153,7 @@ class Settings:
         """Build settings from `env`, or raise one `ConfigError` listing every problem."""
         reader = EnvReader(env)
         openai_key = reader.secret("OPENAI_API_KEY", required=True)
+        lease = 30.0 if (env.get("DATABASE_URL") or "sqlite").startswith("sqlite") else 10.0
         common = _Common(
             openai_base_url=reader.url("OPENAI_BASE_URL"),
             model=reader.text("ANALYST_MODEL") or DEFAULT_MODEL,
@@ -173,7 +172,7 @@ class Settings:
             rate_limit_wait_s=reader.number(
                 "ANALYST_RATE_LIMIT_WAIT_S", float, 60.0, low=0, high=600
             ),
-            lease_s=reader.number("ANALYST_LEASE_S", float, _lease(env), low=1, high=600),
+            lease_s=reader.number("ANALYST_LEASE_S", float, lease, low=1, high=600),
             shutdown_grace_s=reader.number(
                 "ANALYST_SHUTDOWN_GRACE_S", float, 20.0, low=0, high=3_600
             ),
@@ -299,8 +298,3 @@ def _present(secret: Secret | None) -> Secret:
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
-
-
-def _lease(env: Mapping[str, str]) -> float:
-    """The default lease: short where replicas share PostgreSQL, longer on SQLite."""
-    return 30.0 if (env.get("DATABASE_URL") or "sqlite").startswith("sqlite") else 10.0

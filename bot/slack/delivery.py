@@ -102,27 +102,8 @@ class SlackDelivery:
 
     async def _find(self, key: ThreadKey, turn_id: int, seq: int) -> str | None:
         """The bot message of this turn and page, if the thread has one."""
-        cursor = None
-        while True:
-            response = await self._client(key).conversations_replies(
-                channel=key.channel_id,
-                ts=key.thread_ts,
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
-            )
-            for message in response.get("messages") or []:
-                meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if (
-                    meta.get("event_type") == MARKER
-                    and payload.get("turn_id") == turn_id
-                    and payload.get("page") == seq
-                ):
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        pages = await marked(self._client(key), key, turn_id)
+        return next((ts for page, ts in pages if page == seq), None)
 
     def _client(self, key: ThreadKey) -> ScheduledSlack:
         return self._clients.for_team(key.team_id)
@@ -140,3 +121,24 @@ class SlackDelivery:
                     )
         except SLACK_FAILURES as error:
             logger.info("ending the status in %s failed: %s", key, failure_code(error))
+
+
+async def marked(client: ScheduledSlack, key: ThreadKey, turn_id: int) -> list[tuple[int, str]]:
+    """(page, ts) of the thread's bot messages whose metadata names this turn."""
+    found, cursor = [], None
+    while True:
+        response = await client.conversations_replies(
+            channel=key.channel_id,
+            ts=key.thread_ts,
+            include_all_metadata=True,
+            limit=200,
+            cursor=cursor,
+        )
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == MARKER and payload.get("turn_id") == turn_id:
+                found.append((int(payload.get("page") or 0), str(message["ts"])))
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return found

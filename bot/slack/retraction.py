@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from bot.core.turns import ThreadKey
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code
-from bot.slack.delivery import MARKER
+from bot.slack.delivery import marked
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +25,12 @@ async def retract(
     """Delete these bot messages and those marked as the turn's; gone ones are skipped."""
     channel = key.channel_id
     try:
-        marked = await _marked(client, key, turn_id)
+        with at(Priority.SIGN):
+            found = [ts for _page, ts in await marked(client, key, turn_id)]
     except SLACK_FAILURES as error:  # the recorded messages are still removed
         logger.warning("reading %s for turn %s's messages: %s", key, turn_id, failure_code(error))
-        marked = []
-    for ts in dict.fromkeys([*messages, *marked]):
+        found = []
+    for ts in dict.fromkeys([*messages, *found]):
         with at(Priority.SIGN):
             try:
                 await client.chat_delete(channel=channel, ts=ts)
@@ -46,24 +47,3 @@ async def retract(
                 await client.chat_delete(channel=channel, ts=ts)
             except SLACK_FAILURES as error:
                 logger.warning("removing message %s: %s", ts, failure_code(error))
-
-
-async def _marked(client: ScheduledSlack, key: ThreadKey, turn_id: int) -> list[str]:
-    found, cursor = [], None
-    while True:
-        with at(Priority.SIGN):
-            response = await client.conversations_replies(
-                channel=key.channel_id,
-                ts=key.thread_ts,
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
-            )
-        for message in response.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == MARKER and payload.get("turn_id") == turn_id:
-                found.append(str(message["ts"]))
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return found
