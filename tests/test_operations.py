@@ -109,6 +109,7 @@ async def test_metrics_count_turns_latencies_slack_calls_and_the_queue(bot: BotU
     assert _value(during, "analyst_turns_running") == 1
     assert _value(during, "analyst_turns_total", status="done", error_code="") == 0
 
+    await bot.openai.wait_for(lambda: bot.openai.stalled == 1)  # the stall is reached
     bot.openai.release_stalls()
     assert (await bot.finished(first.ts)).status == "done"
     assert (await bot.finished(second.ts)).status == "done"

@@ -272,6 +272,11 @@ class FakeOpenAI:
         self._state.refresh_expiries()
         self._notify()
 
+    @property
+    def stalled(self) -> int:
+        """Streams waiting at a scripted `Stall` now (`release_stalls` frees only those)."""
+        return self._service.stalled
+
     def release_stalls(self) -> None:
         """Let every stalled stream continue."""
         self._service.release_stalls()

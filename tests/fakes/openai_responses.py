@@ -115,11 +115,18 @@ class ResponsesService:
         self.closed_at: dict[str, float] = {}
         """Response id -> when (time.monotonic()) its client went away before the end."""
         self._release = asyncio.Event()
+        self.stalled = 0
+        """Streams waiting at a scripted `Stall` (a release only frees those)."""
 
     # -- stalls --------------------------------------------------------------------------
 
     async def wait_for_release(self) -> None:
-        await self._release.wait()
+        self.stalled += 1
+        self.notify()
+        try:
+            await self._release.wait()
+        finally:
+            self.stalled -= 1
 
     def release_stalls(self) -> None:
         released, self._release = self._release, asyncio.Event()
