@@ -135,8 +135,7 @@ class ProgressKeeper:
         self._bell.set()
 
     async def _posted(self) -> None:
-        """Something changed (a message was posted: kept before the answer goes on in it,
-        since a takeover must find every message to replace)."""
+        """Write what changed (a takeover must find every response and message)."""
         try:
             await self.save()
         except Exception as error:  # the lease upkeep notices a store that is gone
