@@ -6,7 +6,6 @@ lock held by another connection, a failing write is a real trigger raising in th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -70,14 +69,15 @@ async def test_a_turn_taken_over_by_another_worker_stops_at_once(tmp_path: Path)
 async def _locked(database: Path) -> AsyncIterator[None]:
     """Another connection holds SQLite's write lock: the bot's writes wait (no error)."""
     blocker = sqlite3.connect(database, timeout=0, isolation_level=None)
-    for _ in range(500):  # between two of the bot's writes (never blocking its event loop)
+
+    def taken() -> bool:  # between two of the bot's writes (never blocking its event loop)
         try:
             blocker.execute("BEGIN IMMEDIATE")
-            break
         except sqlite3.OperationalError:
-            await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the bot never let go of the write lock")
+            return False
+        return True
+
+    await wait_until(taken, within=5, what="SQLite's write lock between the bot's writes")
     try:
         yield
     finally:

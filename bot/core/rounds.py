@@ -124,11 +124,10 @@ class ModelRounds:
             results.append(finished)
             if not calls:
                 break
+            # Calls of a replayed round are run again for their visuals; the round after it
+            # (replayed next, or asked now if it was the last) answers them.
             outputs = tuple([await self._call(call, renderer, record) for call in calls])
-            # A replayed round's calls were answered by the round after it, already started.
             request = request.continued(outputs, tools_allowed=number < MAX_FUNCTION_ROUNDS)
-            if replayed is not None and not replay:
-                logger.info("resumed response %s ended with calls: answering them", replayed)
         return _combined(results)
 
     async def _call(
