@@ -8,7 +8,10 @@ import asyncio
 from pathlib import Path
 
 from bot import wording
+from bot.core.records import StagedReply
 from bot.slack.blocks import ACTION_CANCEL
+from bot.slack.delivery import SlackDelivery, marker
+from bot.slack.sessions import SessionSupport
 from tests.bot_harness import BotUnderTest, running_bot, wait_until
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.scripted_model import CodeRun, ScriptedTurn
@@ -200,3 +203,34 @@ async def test_an_answer_finished_but_not_posted_is_posted_once_after_a_restart(
             assert sum("The answer survives a restart. END." in t for t in texts) == 1
             assert await bot.runtime.store.replies.undelivered(turn.id) == []
         assert len(openai.requests_to("POST", "/responses")) == 1  # not asked twice
+
+
+async def test_a_page_split_over_two_messages_is_completed_in_its_own_part_after_a_takeover(
+    tmp_path: Path,
+) -> None:
+    """A stream Slack ended mid-page continues the page in a second message (part 1). A worker
+    that died after posting that part, before recording it, left the page staged without a
+    message: the takeover must complete part 1, not overwrite part 0 with part 1's text."""
+    async with running_bot(tmp_path) as bot:
+        bot.openai.model.enqueue(ScriptedTurn(text="The first answer."))
+        sent = await bot.mention("a question")
+        stored = await bot.finished(sent.ts)
+        client = bot.runtime.slack.for_team(bot.team)
+        page = 2000  # the third round's first page: apart from the answer already shown
+        for part, text in enumerate(["Part zero, shown before Slack ended the stream.", "Part"]):
+            await client.chat_postMessage(
+                channel="C0GENERAL",
+                thread_ts=sent.ts,
+                markdown_text=text,
+                metadata=marker(stored.id, page, part),
+            )
+        final = {"kind": "answer", "message": {"markdown_text": "Part one, complete."}, "part": 1}
+        await bot.runtime.store.replies.stage(stored.id, [StagedReply(page, final)])
+        delivery = SlackDelivery(bot.runtime.slack, bot.runtime.store.replies, SessionSupport())
+        await delivery.redeliver(stored)
+        texts = answer_texts(bot, sent.ts)
+        assert texts[-2:] == [
+            "Part zero, shown before Slack ended the stream.",
+            "Part one, complete.",
+        ]
+        assert await bot.runtime.store.replies.undelivered(stored.id) == []

@@ -161,6 +161,7 @@ async def test_a_container_expiring_mid_stream_is_replaced_with_the_files_in_it(
     bot: BotUnderTest,
 ) -> None:
     thread_ts, old = await first_turn_with_sales(bot)
+    bot.slack.faults.disable_streaming()  # posted messages carry their page (streams do not)
     bot.openai.model.enqueue(dies_mid_turn(), ScriptedTurn(text="Recovered."))
     follow = await bot.say("by quarter?", thread_ts=thread_ts)
     assert (await bot.finished(follow.ts)).status == "done"
@@ -171,6 +172,15 @@ async def test_a_container_expiring_mid_stream_is_replaced_with_the_files_in_it(
     [path] = user_files(bot, new).values()
     assert path in accepted.json["instructions"]
     assert len(bot.openai.requests_to("POST", "/containers")) == 2
+    # The answer started over: its pages are numbered after the first attempt's, as its
+    # staged replies are (a takeover finds a page's message by that number).
+    [recovered] = [
+        m
+        for m in bot.slack.bot_messages("C0GENERAL", thread_ts)
+        if "Recovered." in m.text_content()
+    ]
+    assert recovered.metadata is not None
+    assert recovered.metadata["event_payload"]["page"] == 1000
 
 
 async def test_an_expired_container_and_a_death_mid_turn_are_each_recovered_once(

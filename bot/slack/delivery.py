@@ -72,8 +72,9 @@ class SlackDelivery:
             # An error reply, or an answer shown although the turn did not end well.
             failed = failed or reply.payload.get("kind") == "error"
             failed = failed or bool(reply.payload.get("error_code"))
+            part = int(reply.payload.get("part") or 0)  # of a page split over messages
             with at(Priority.FINAL):
-                ts = reply.ts or await self._find(key, stored.id, reply.seq)
+                ts = reply.ts or await self._find(key, stored.id, reply.seq, part)
                 if ts is not None:
                     await self._complete(key, ts, message)
                 else:
@@ -82,7 +83,7 @@ class SlackDelivery:
                         thread_ts=key.thread_ts,
                         unfurl_links=False,
                         unfurl_media=False,
-                        metadata=marker(stored.id, reply.seq),
+                        metadata=marker(stored.id, reply.seq, part),
                         **message,
                     )
                     ts = str(response["ts"])
@@ -100,10 +101,10 @@ class SlackDelivery:
             logger.debug("stopping %s before the final edit: %s", ts, failure_code(error))
         await self._client(key).chat_update(channel=key.channel_id, ts=ts, **message)
 
-    async def _find(self, key: ThreadKey, turn_id: int, seq: int) -> str | None:
-        """The bot message of this turn and page, if the thread has one."""
-        pages = await marked(self._client(key), key, turn_id)
-        return next((ts for page, ts in pages if page == seq), None)
+    async def _find(self, key: ThreadKey, turn_id: int, seq: int, part: int) -> str | None:
+        """The bot message of this turn, page and part, if the thread has one."""
+        found = await marked(self._client(key), key, turn_id)
+        return next((ts for page, p, ts in found if (page, p) == (seq, part)), None)
 
     def _client(self, key: ThreadKey) -> ScheduledSlack:
         return self._clients.for_team(key.team_id)
@@ -123,8 +124,10 @@ class SlackDelivery:
             logger.info("ending the status in %s failed: %s", key, failure_code(error))
 
 
-async def marked(client: ScheduledSlack, key: ThreadKey, turn_id: int) -> list[tuple[int, str]]:
-    """(page, ts) of the thread's bot messages whose metadata names this turn."""
+async def marked(
+    client: ScheduledSlack, key: ThreadKey, turn_id: int
+) -> list[tuple[int, int, str]]:
+    """(page, part, ts) of the thread's bot messages whose metadata names this turn."""
     found, cursor = [], None
     while True:
         response = await client.conversations_replies(
@@ -138,7 +141,8 @@ async def marked(client: ScheduledSlack, key: ThreadKey, turn_id: int) -> list[t
             meta = message.get("metadata") or {}
             payload = meta.get("event_payload") or {}
             if meta.get("event_type") == MARKER and payload.get("turn_id") == turn_id:
-                found.append((int(payload.get("page") or 0), str(message["ts"])))
+                page, part = int(payload.get("page") or 0), int(payload.get("part") or 0)
+                found.append((page, part, str(message["ts"])))
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             return found

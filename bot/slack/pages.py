@@ -103,16 +103,17 @@ class AnswerPages:
         if note:
             await self._text(("\n\n" if self.has_output else "") + note, final=True)
 
-    def unfinished(self, controls: Sequence[Block]) -> list[tuple[int, str | None, Rendering]]:
-        """How each page still to be finished must look: (its number, the message it
-        completes if one exists, its content); the last page carries `controls`."""
+    def unfinished(self, controls: Sequence[Block]) -> list[tuple[int, int, str | None, Rendering]]:
+        """How each page still to be finished must look: (its number, the part of it still
+        open — a stream Slack ended continues in another part —, that part's message if one
+        exists, its content); the last page carries `controls`."""
         last, unfinished = len(self._writers) - 1, []
         for i, writer in enumerate(self._writers):
             if not writer.closed:
                 page, part = writer.page, writer.page.current
                 ending = controls if i == last else ()
                 rendering = page.render(part, page.whole(part), ending, shown)
-                unfinished.append((self._number(i), part.ts, rendering))
+                unfinished.append((self._number(i), len(page.parts) - 1, part.ts, rendering))
         return unfinished
 
     async def _message_posted(self) -> None:
@@ -185,7 +186,8 @@ class AnswerPages:
             full = self._writers[-1]
             self._closing.append(asyncio.create_task(full.close(), name="slack-page-close"))
         if new_page or not self._writers:
-            metadata = {**self._metadata, "page": len(self._writers)} if self._metadata else None
+            page = self._number(len(self._writers))  # the number its staged reply has
+            metadata = {**self._metadata, "page": page} if self._metadata else None
             self._writers.append(
                 MessageWriter(
                     self._client,

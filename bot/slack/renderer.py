@@ -246,8 +246,8 @@ class SlackRenderer:
         await self._pages.complete(note)
         kind = {"kind": "answer", "error_code": error_code} if error_code else {"kind": "answer"}
         staged = [
-            StagedReply(number, {**kind, "message": as_message(rendering)}, ts)
-            for number, ts, rendering in self._pages.unfinished(controls)
+            StagedReply(number, {**kind, "message": as_message(rendering), "part": part}, ts)
+            for number, part, ts, rendering in self._pages.unfinished(controls)
         ]
         await self._delivery.stage(self._turn_id, staged)
         session = ACTIVE if self._thread.session else None

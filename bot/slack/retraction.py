@@ -26,7 +26,7 @@ async def retract(
     channel = key.channel_id
     try:
         with at(Priority.SIGN):
-            found = [ts for _page, ts in await marked(client, key, turn_id)]
+            found = [ts for _page, _part, ts in await marked(client, key, turn_id)]
     except SLACK_FAILURES as error:  # the recorded messages are still removed
         logger.warning("reading %s for turn %s's messages: %s", key, turn_id, failure_code(error))
         found = []
