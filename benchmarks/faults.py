@@ -73,6 +73,8 @@ class Outcome:
     deliveries: int = 0
     kills: int = 0
     storms: int = 0
+    evidence: list[str] = field(default_factory=list)
+    """What the threads of lost and duplicated questions hold (for a failing run's report)."""
 
 
 @contextlib.asynccontextmanager
@@ -181,12 +183,13 @@ class Conversations:
             for m in self._slack.bot_messages(question.channel, root_ts)
         )
 
-    def _show(self, question: Question, root: str) -> None:
-        """What the thread of a lost question holds (BENCH_DEBUG=1)."""
-        print(f"LOST {question}")
+    def _show(self, question: Question, root: str, what: str) -> str:
+        """What the thread of a lost or duplicated question holds."""
+        lines = [f"{what} {question}"]
         for m in self._slack.bot_messages(question.channel, root):
             state = m.stream.state if m.stream else "-"
-            print(f"   {m.ts} stream={state} {m.text_content()[-120:]!r}")
+            lines.append(f"   {m.ts} stream={state} {m.text_content()[-120:]!r}")
+        return "\n".join(lines)
 
     def judge(self, outcome: Outcome) -> None:
         warnings: Counter[tuple[str, str]] = Counter()
@@ -202,6 +205,7 @@ class Conversations:
             copies = self._answers(question, root)
             if copies > 1:
                 outcome.duplicated.append(question)
+                outcome.evidence.append(self._show(question, root, "DUPLICATED"))
             if question.status == "done" and copies >= 1:
                 outcome.answered += 1
                 outcome.latencies.append((question.settled_at or 0) - question.asked_at)
@@ -210,8 +214,7 @@ class Conversations:
                 failed_per_thread[(question.channel, root)] += 1
             else:
                 outcome.lost.append(question)
-                if os.environ.get("BENCH_DEBUG"):
-                    self._show(question, root)
+                outcome.evidence.append(self._show(question, root, "LOST"))
             if question.attempts > 1 and question.status == "done":
                 outcome.resumed += 1
         for where, failures in failed_per_thread.items():
@@ -326,6 +329,8 @@ def report(outcome: Outcome) -> None:
         f"{'mention -> answer':<34} p50 {pct(outcome.latencies, 0.5):.2f} s   "
         f"p99 {pct(outcome.latencies, 0.99):.2f} s"
     )
+    for evidence in outcome.evidence:
+        print(evidence)
 
 
 def main() -> None:
