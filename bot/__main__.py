@@ -96,7 +96,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(migrate())
         return 0
-    from bot.runtime import serve
+    from bot.serving import serve
 
     asyncio.run(serve(settings))
     return 0

@@ -12,6 +12,7 @@ method names, `bot.errors` class names), anything else is counted as `other`.
     analyst_turn_model_seconds                     the turn's first model response, start → end
     analyst_turns_running / analyst_turns_queued   gauges, read at scrape time
     analyst_turns_resumed_total / _interrupted_total
+    analyst_events_redelivered_total               Slack events of a dead process handled here
     analyst_slack_calls_total{method,outcome}      ok | error | rate_limited | failed
     analyst_slack_rate_limited_total{method}       Slack's 429s
     analyst_openai_errors_total{kind}              OpenAI failures, by `EngineError` class
@@ -82,6 +83,11 @@ class Metrics:
         self._resumed = Counter(
             "analyst_turns_resumed", "Turns this process took over and resumed.", registry=reg
         )
+        self._redelivered = Counter(
+            "analyst_events_redelivered",
+            "Slack events another process acknowledged and did not handle, handled here.",
+            registry=reg,
+        )
         self._interrupted = Counter(
             "analyst_turns_interrupted",
             "Turns this process reported to their thread as interrupted.",
@@ -151,6 +157,10 @@ class Metrics:
     def turn_resumed(self) -> None:
         """A turn whose worker stopped was taken over and continued here."""
         self._resumed.inc()
+
+    def event_redelivered(self) -> None:
+        """An event recorded by a process that did not handle it was handled here."""
+        self._redelivered.inc()
 
     def turn_interrupted(self) -> None:
         """A thread was told its turn was interrupted (it could not be resumed)."""

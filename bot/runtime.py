@@ -13,12 +13,10 @@ store (SQLite/PostgreSQL) ──────────────────
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import secrets
-import signal
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -51,12 +49,12 @@ from bot.profile.drop import FileDropProfiler
 from bot.settings import Secret, Settings
 from bot.slack.analyst_command import AnalystCommand
 from bot.slack.app import build_app
-from bot.slack.client import ScheduledSlack, SlackApp, SocketMode, slack_client
+from bot.slack.client import ScheduledSlack, SlackApp, slack_client
 from bot.slack.clients import InstalledWorkspaces, OneWorkspace, SlackClients
 from bot.slack.delivery import SlackDelivery
 from bot.slack.downloads import FileRelay
-from bot.slack.front_door import start_http, web_app
 from bot.slack.home_tab import HomeTab
+from bot.slack.inbox import EventInbox
 from bot.slack.installs import Installs
 from bot.slack.reads import SlackDirectory, SlackFileResolver, SlackThreadHistory
 from bot.slack.renderer import SlackRenderer
@@ -84,6 +82,8 @@ class Runtime:
     """What `/livez`, `/readyz`, `/healthz` and `/metrics` answer."""
     metrics: Metrics
     """This process's counters: `metrics.turn_resumed()` and friends."""
+    inbox: EventInbox
+    """Slack events recorded before they are acknowledged (the front door's)."""
 
     @property
     def draining(self) -> bool:
@@ -235,8 +235,24 @@ async def open_runtime(settings: Settings, *, native_stream: bool = True) -> Asy
             store=store, metrics=metrics, running=lambda: worker.running, mode=settings.mode
         )
         probes.slack_ready = settings.mode != "socket"  # Socket Mode: once connected
+        inbox = EventInbox(
+            store.events,
+            owner=owner,
+            lease_s=settings.lease_s,
+            on_recovered=metrics.event_redelivered,
+        )
         yield Runtime(
-            settings, app, intake, service, worker, store, clients, retention, probes, metrics
+            settings,
+            app,
+            intake,
+            service,
+            worker,
+            store,
+            clients,
+            retention,
+            probes,
+            metrics,
+            inbox,
         )
 
 
@@ -258,40 +274,6 @@ def _slack_clients(
         ),
     )
     return clients, Installs(store.installations, clients, store.retired)
-
-
-async def serve(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM: HTTP mode, or Socket Mode (with /healthz on PORT)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as runtime:
-        secret = settings.slack_signing_secret if settings.mode == "http" else None
-        application, endpoint = web_app(
-            runtime.app, health=runtime.health, signing_secret=secret.reveal() if secret else None
-        )
-        runner = await start_http(application, port=settings.port)
-        socket_mode = None
-        if settings.mode == "socket":
-            socket_mode = SocketMode(runtime.app, _present(settings.slack_app_token))
-            await socket_mode.connect()
-            runtime.health.slack_ready = True
-        logger.info("Slack Analyst is running (%s mode, port %d)", settings.mode, settings.port)
-        try:
-            await stop.wait()
-        finally:
-            logger.info("shutting down")
-            runtime.begin_drain()
-            # Events still arriving are recorded for the other replicas; running turns get
-            # the grace period, then are handed back. The sockets close last.
-            await runtime.worker.drain(settings.shutdown_grace_s)
-            if socket_mode is not None:
-                await socket_mode.close()
-            await runner.cleanup()
-            if endpoint is not None:
-                await endpoint.drain()
 
 
 def _present(secret: Secret | None) -> Secret:

@@ -6,13 +6,18 @@ the Events API types they listen to (the manifest test checks the two agree).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.core.access import Actor
 from bot.core.turns import ThreadKey, Turn
 from bot.profile.drop import FileDrop
+from bot.slack.inbox import settlement_of
 
 if TYPE_CHECKING:
     from handlers.actions import Controls
@@ -29,6 +34,42 @@ EVENT_TYPES = (
     "app_uninstalled",
     "tokens_revoked",
 )
+
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def on_event(app: AsyncApp, event_type: str) -> Callable[[Listener], Listener]:
+    """`@app.event(event_type)` for a listener whose end settles its delivery in the inbox
+    (`bot.slack.inbox`): its listener middleware, which Bolt runs before answering, counts
+    the listener in; the listener's end (failed if it raised) counts it out. The listener
+    must take `context`."""
+
+    def register(listener: Listener) -> Listener:
+        if "context" not in inspect.signature(listener).parameters:
+            raise TypeError(f"{listener.__name__} must take `context` to settle its event")
+
+        @functools.wraps(listener)  # Bolt injects the arguments `listener` names
+        async def settling(**kwargs: Any) -> None:
+            settlement = settlement_of(kwargs["context"])
+            ok = False
+            try:
+                await listener(**kwargs)
+                ok = True
+            finally:
+                if settlement is not None:
+                    settlement.end(ok=ok)
+
+        app.event(event_type, middleware=[_counted_in])(settling)
+        return listener
+
+    return register
+
+
+async def _counted_in(context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]) -> None:
+    if (settlement := settlement_of(context)) is not None:
+        settlement.expect()
+    await next_()
 
 
 class Intake(Protocol):

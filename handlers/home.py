@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.payloads import team_of
-from handlers import Intake
+from handlers import Intake, on_event
 
 
 class Home(Protocol):
@@ -18,7 +18,7 @@ class Home(Protocol):
 
 
 def register(app: AsyncApp, intake: Intake, home: Home) -> None:
-    @app.event("app_home_opened")
+    @on_event(app, "app_home_opened")
     async def on_home_opened(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         if event.get("tab") == "messages" and event.get("channel"):
             await intake.home_opened(

@@ -29,7 +29,7 @@ from bot.slack.payloads import (
     thread_key,
     turn_from_event,
 )
-from handlers import Drops, Gate, Intake
+from handlers import Drops, Gate, Intake, on_event
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,12 @@ DROP_CHANNELS = ("channel", "group", "mpim")
 
 
 def register(app: AsyncApp, intake: Intake, drops: Drops, gate: Gate) -> None:
-    @app.event("app_mention")
+    @on_event(app, "app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         await _mentioned(intake, drops, gate, event, body, context)
 
     # One listener for every message subtype, so edits/deletions are acked (never 404).
-    @app.event("message")
+    @on_event(app, "message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         bot_user_id = context.get("bot_user_id")
         if not is_from_human(event, bot_user_id=bot_user_id):

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.payloads import team_of
+from handlers import on_event
 
 
 class Departures(Protocol):
@@ -18,12 +19,12 @@ class Departures(Protocol):
 
 
 def register(app: AsyncApp, departures: Departures) -> None:
-    @app.event("app_uninstalled")
+    @on_event(app, "app_uninstalled")
     async def on_uninstalled(body: dict[str, Any], context: Any) -> None:
         if team := team_of(body, context):
             await departures.removed(team)
 
-    @app.event("tokens_revoked")
+    @on_event(app, "tokens_revoked")
     async def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         tokens = event.get("tokens")
         bots = tokens.get("bot") if isinstance(tokens, dict) else None

@@ -1,7 +1,7 @@
 """Durable state: threads, files, the turn queue, the outbox of final replies, artifacts,
 feedback, channel settings, workspaces whose data is to be deleted, what turns cost, what
 the retention job deletes (idle threads, and their OpenAI objects until OpenAI deleted
-them), the app's installations per workspace (OAuth).
+them), the app's installations per workspace (OAuth), Slack events not yet handled.
 
 SQLAlchemy 2 async Core on SQLite (default) or PostgreSQL, one schema, Alembic migrations.
 """
@@ -20,6 +20,7 @@ from store.artifacts import ArtifactStore
 from store.channels import ChannelSettings
 from store.database import Database, open_database
 from store.deletions import DeletionQueue
+from store.events import ReceivedEvents
 from store.health import SchemaState, queue_depth, schema_state
 from store.installations import Installations
 from store.parking import PARK_WINDOW_S
@@ -48,6 +49,7 @@ class Store:
         self.retention = RetentionStore(db)
         self.deletions = DeletionQueue(db)
         self.installations = Installations(db)
+        self.events = ReceivedEvents(db)
 
     async def ping(self) -> str:
         """`"ok"` when the database answers, else the error's type (never raises)."""

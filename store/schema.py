@@ -12,6 +12,7 @@ retired_workspaces                          workspaces whose data is to be delet
 deletions                                   OpenAI objects of deleted threads, until deleted there
 slack_installations, oauth_states           OAuth installs per workspace, install states
 parked_replies (in store.parking)           thread replies waiting briefly for their mention
+received_events (in store.events)           Slack events acknowledged and not yet handled
 """
 
 from __future__ import annotations

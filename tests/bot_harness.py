@@ -257,7 +257,7 @@ async def running_bot(
             open_runtime(settings, native_stream=native_stream)
         )
         application, endpoint = web_app(
-            runtime.app, health=runtime.health, signing_secret=SIGNING_SECRET
+            runtime.app, health=runtime.health, signing_secret=SIGNING_SECRET, inbox=runtime.inbox
         )
         runner = await start_http(application, port=port, host="127.0.0.1")
         assert endpoint is not None

@@ -76,6 +76,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "bot.probes": {"bot.metrics", "store"},
     "bot.runtime": {"bot", "handlers", "store"},
+    "bot.serving": {"bot.runtime", "bot.settings", "bot.slack"},
     "bot.__main__": {"bot", "store"},
     "handlers": {"handlers", "bot.core", "bot.slack", "bot.profile"},
     "store": {"store", "bot.core.turns", "bot.core.records"},

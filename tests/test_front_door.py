@@ -142,8 +142,23 @@ async def test_every_subscribed_event_type_is_acked_never_404(tmp_path: Path) ->
         turn = await bot.finished("1700000000.000100")
         assert turn.turn.text == "hi"
         assert await bot.turn("1700000000.000200", channel="C0OTHER") is None
+        # Nothing listens to a reaction (Bolt: 404), and the bot's own posts are ignored
+        # before any listener: acknowledged all the same, and settled like the others.
+        reaction = {"type": "reaction_added", "user": "U0ALICE", "reaction": "tada"}
+        own = slack_events.message(
+            user="UBOT", bot_id=bot.slack.ws.bot_id, channel="C0GENERAL", text="my answer"
+        )
+        for extra in (reaction, own):
+            response = await bot.send(slack_events.envelope(extra, team_id="T0TEST"))
+            assert response.status == 200
         await bot.settled()
         assert await bot.runtime.store.retired.retired() == ["T0GONE"]
+        events = bot.runtime.store.events
+        await wait_until(lambda: _equals(events.waiting(), 0), what="every event to be settled")
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return bool(await value == expected)
 
 
 async def test_badly_signed_events_are_refused_and_never_recorded(tmp_path: Path) -> None:

@@ -5,21 +5,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
+import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack import install_pages
+from bot.slack.inbox import SETTLEMENT, Delivery, EventInbox
+from bot.slack.install_routes import InstallPages
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +52,27 @@ class EventsEndpoint:
     (broken JSON, a JSON value that is not an object, a malformed `payload=` form field) is
     answered 400 and goes no further.
 
-    A signed Events API delivery (`event_callback`) is acknowledged at once and queued for
-    Bolt. Bolt auto-acks events before their listeners run anyway; acking first keeps the
-    answer to Slack independent of everything else the process is doing. One owned task
-    hands queued events to Bolt one at a time, yielding between them so a burst of
-    deliveries is acknowledged before the listener work it brings; an event that fails
-    inside Bolt is logged and skipped, never the end of that task. Everything else
-    (url_verification, interactivity) goes through Bolt synchronously.
+    A signed Events API delivery (`event_callback`) is recorded in the inbox
+    (`bot.slack.inbox`), acknowledged, and queued for Bolt: Slack never delivers an
+    acknowledged event again, so a process that dies before handling it leaves the record
+    for another replica. A copy of an event already recorded is acknowledged and dropped; an
+    event the store cannot record is still acknowledged and handled here (its listener tells
+    the asker if the question cannot be recorded either). Bolt auto-acks events before their
+    listeners run anyway; acking before dispatching keeps the answer to Slack independent of
+    everything else the process is doing. One owned task hands queued events to Bolt one at
+    a time, yielding between them so a burst of deliveries is acknowledged before the
+    listener work it brings; an event that fails inside Bolt is logged and handed back to the
+    inbox, never the end of that task. Everything else (url_verification, interactivity)
+    goes through Bolt synchronously.
     """
 
-    def __init__(self, app: AsyncApp, signing_secret: str) -> None:
+    def __init__(
+        self, app: AsyncApp, signing_secret: str, *, inbox: EventInbox | None = None
+    ) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
-        self._queue: deque[AsyncBoltRequest] = deque()
+        self._inbox = inbox
+        self._queue: deque[tuple[AsyncBoltRequest, Delivery | None]] = deque()
         self._dispatcher: asyncio.Task[None] | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -82,7 +91,20 @@ class EventsEndpoint:
         except Exception as error:
             return _refused(error)
         if bolt_request.body.get("type") == "event_callback":
-            self._queue.append(bolt_request)
+            delivery = None
+            if self._inbox is not None:
+                try:
+                    delivery = await self._inbox.record(bolt_request.body)
+                except Exception as error:  # handled here all the same, as without an inbox
+                    logger.warning(
+                        "could not record event %s before acknowledging it (%s)",
+                        _event_id(bolt_request.body),
+                        type(error).__name__,
+                    )
+                else:
+                    if delivery is None:  # a copy of an event already recorded
+                        return web.Response(status=200)
+            self._queue.append((bolt_request, delivery))
             self._ensure_dispatcher()
             return web.Response(status=200)
         try:
@@ -97,8 +119,37 @@ class EventsEndpoint:
             self._ensure_dispatcher()  # a dispatcher that ended early left events behind
             dispatcher = self._dispatcher
             if dispatcher is None or dispatcher.done():
-                return
+                break
             await asyncio.gather(dispatcher, return_exceptions=True)
+        if self._inbox is not None:
+            await self._inbox.flush()
+
+    async def recovering(self, _application: web.Application) -> AsyncIterator[None]:
+        """While the server runs: keep the inbox's leases and handle the events of replicas
+        that died (an aiohttp cleanup context)."""
+        if self._inbox is None:
+            yield
+            return
+        task = asyncio.create_task(self._inbox.recover(self._redeliver))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _redeliver(self, body: Mapping[str, Any], delivery: Delivery) -> None:
+        """Queue a recorded event again, signed anew (Bolt checks every request's signature
+        and its age)."""
+        raw = json.dumps(body)
+        timestamp = str(int(time.time()))
+        signature = self._verifier.generate_signature(timestamp=timestamp, body=raw) or ""
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": "application/json",
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature,
+        }
+        self._queue.append((AsyncBoltRequest(body=raw, headers=headers), delivery))
+        self._ensure_dispatcher()
 
     def _is_signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
         try:
@@ -114,9 +165,15 @@ class EventsEndpoint:
 
     async def _dispatch_queued(self) -> None:
         while self._queue:
-            request = self._queue.popleft()
+            request, delivery = self._queue.popleft()
+            settlement = None
+            if delivery is not None and self._inbox is not None:
+                settlement = self._inbox.settlement(delivery)
+                request.context[SETTLEMENT] = settlement
+            handled = False
             try:
                 response = await self._app.async_dispatch(request)
+                handled = response.status < 500
             except Exception as error:
                 logger.warning(
                     "an acknowledged event failed in Bolt (%s, event_id=%s)",
@@ -131,41 +188,10 @@ class EventsEndpoint:
                         response.status,
                         _event_id(request.body),
                     )
+            finally:
+                if settlement is not None:
+                    settlement.end(ok=handled)
             await asyncio.sleep(0)  # acknowledge newly arrived deliveries first
-
-
-class InstallPages:
-    """`GET /slack/install` and `GET /slack/oauth_redirect`, answered by Bolt's OAuth flow.
-
-    This is the boundary of the install pages: whatever fails in a flow (Slack or the
-    database unreachable) ends on the error page, and the log names the error's type."""
-
-    def __init__(self, flow: AsyncOAuthFlow) -> None:
-        self._flow = flow
-
-    def add_routes(self, application: web.Application) -> None:
-        application.router.add_get(self._flow.install_path, self.install)
-        application.router.add_get(self._flow.redirect_uri_path, self.redirect)
-
-    async def install(self, request: web.Request) -> web.StreamResponse:
-        return await self._answer(request, self._flow.handle_installation)
-
-    async def redirect(self, request: web.Request) -> web.StreamResponse:
-        return await self._answer(request, self._flow.handle_callback)
-
-    async def _answer(
-        self,
-        request: web.Request,
-        handle: Callable[[Any], Awaitable[BoltResponse]],
-    ) -> web.StreamResponse:
-        try:
-            response = await handle(await to_bolt_request(request))
-        except Exception as error:
-            logger.error("the install flow failed (%s)", type(error).__name__)
-            logger.debug("the install flow's failure", exc_info=error)
-            page = install_pages.failed_page("", install_path=self._flow.install_path)
-            return web.Response(status=500, text=page, content_type="text/html")
-        return await to_aiohttp_response(response)
 
 
 def _refused(error: Exception) -> web.Response:
@@ -184,18 +210,24 @@ def _event_id(body: Mapping[str, Any]) -> str | None:
 
 
 def web_app(
-    app: AsyncApp, *, health: HealthChecks, signing_secret: str | None
+    app: AsyncApp,
+    *,
+    health: HealthChecks,
+    signing_secret: str | None,
+    inbox: EventInbox | None = None,
 ) -> tuple[web.Application, EventsEndpoint | None]:
     """The aiohttp application serving Slack's requests and the operational endpoints.
 
     Without a signing secret (Socket Mode) there is no events route: Socket Mode envelopes
-    are not signature-checked, so the route must not exist. The install pages exist when the
-    app installs through OAuth.
+    are not signature-checked, so the route must not exist. With an `inbox`, events are
+    recorded before they are acknowledged, and the server's lifetime is the inbox's. The
+    install pages exist when the app installs through OAuth.
     """
     application = web.Application(client_max_size=4 * 1024 * 1024)
-    endpoint = EventsEndpoint(app, signing_secret) if signing_secret else None
+    endpoint = EventsEndpoint(app, signing_secret, inbox=inbox) if signing_secret else None
     if endpoint is not None:
         application.router.add_post(EVENTS_PATH, endpoint.handle)
+        application.cleanup_ctx.append(endpoint.recovering)
     if app.oauth_flow is not None:
         InstallPages(app.oauth_flow).add_routes(application)
     _add_probes(application, health)
