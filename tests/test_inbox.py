@@ -225,3 +225,20 @@ async def test_an_event_the_store_cannot_record_is_still_answered(
         sent = await bot.mention("still there?")
         assert (await bot.finished(sent.ts)).status == "done"
         assert "could not record event" in caplog.text and "OSError" in caplog.text
+
+
+async def test_an_event_whose_record_hangs_is_acknowledged_and_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.slack.front_door")
+    async with running_bot(tmp_path) as bot:
+
+        async def stalled(*_args: Any, **_kwargs: Any) -> int | None:
+            await asyncio.Event().wait()  # the database never answers
+            return None
+
+        monkeypatch.setattr(bot.runtime.store.events, "record", stalled)
+        bot.openai.model.enqueue(ScriptedTurn(text="Answered although the record hung."))
+        sent = await bot.mention("anyone?")  # asserts the 200 (Slack would retry otherwise)
+        assert (await bot.finished(sent.ts)).status == "done"
+        assert "could not record event" in caplog.text and "TimeoutError" in caplog.text

@@ -25,6 +25,8 @@ from bot.slack.install_routes import InstallPages
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+RECORD_WITHIN_S = 2.0
+"""How long an event's record may hold up its 200 (Slack waits 3 s, then delivers again)."""
 # Slack's event ids (`Ev0PV52K21`); anything else in `event_id` is not logged.
 _EVENT_ID = re.compile(r"Ev[0-9A-Z]{1,40}")
 
@@ -94,7 +96,8 @@ class EventsEndpoint:
             delivery = None
             if self._inbox is not None:
                 try:
-                    delivery = await self._inbox.record(bolt_request.body)
+                    async with asyncio.timeout(RECORD_WITHIN_S):
+                        delivery = await self._inbox.record(bolt_request.body)
                 except Exception as error:  # handled here all the same, as without an inbox
                     logger.warning(
                         "could not record event %s before acknowledging it (%s)",
