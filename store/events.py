@@ -61,32 +61,36 @@ class ReceivedEvents:
 
     async def record(
         self,
-        key: str,
-        body: Mapping[str, Any],
+        events: Sequence[tuple[str, Mapping[str, Any], str | None]],
         *,
-        team_id: str | None,
         owner: str,
         lease_s: float,
-    ) -> int | None:
-        """Record a delivery held by `owner`; None when its event is already recorded."""
+    ) -> dict[str, int]:
+        """Record deliveries — (key, body, team id) — held by `owner`, in one transaction;
+        the ids of those recorded by key (an event already recorded is left out)."""
+        if not events:
+            return {}
         now = _now()
+        rows = [
+            {
+                "event_key": key,
+                "team_id": team_id,
+                "body": dict(body),
+                "owner": owner,
+                "lease_expires_at": now + timedelta(seconds=lease_s),
+                "attempts": 1,
+                "received_at": now,
+            }
+            for key, body, team_id in events
+        ]
         stmt = (
             self._db.insert(received_events)
-            .values(
-                event_key=key,
-                team_id=team_id,
-                body=dict(body),
-                owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_s),
-                attempts=1,
-                received_at=now,
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(received_events.c.id)
+            .returning(received_events.c.id, received_events.c.event_key)
         )
         async with self._db.write() as conn:
-            row_id = (await conn.execute(stmt)).scalar()
-        return None if row_id is None else int(row_id)
+            return {row.event_key: int(row.id) for row in (await conn.execute(stmt)).all()}
 
     async def settle(self, ids: Sequence[int]) -> None:
         """These events were handled: forget them."""

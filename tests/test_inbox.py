@@ -37,21 +37,25 @@ def redelivered(bot: BotUnderTest) -> float:
 
 async def test_a_copy_of_a_recorded_event_is_not_recorded_again(store: Store) -> None:
     body = {"type": "event_callback", "event_id": "Ev01", "event": {"type": "message"}}
-    first = await store.events.record("Ev01", body, team_id="T1", owner="a", lease_s=30)
-    assert first is not None
-    assert await store.events.record("Ev01", body, team_id="T1", owner="b", lease_s=30) is None
-    assert await store.events.waiting() == 1
-    await store.events.settle([first])
+    other = {**body, "event_id": "Ev02"}
+    first = await store.events.record([("Ev01", body, "T1")], owner="a", lease_s=30)
+    assert list(first) == ["Ev01"]
+    again = await store.events.record(
+        [("Ev01", body, "T1"), ("Ev02", other, None)], owner="b", lease_s=30
+    )
+    assert list(again) == ["Ev02"]  # in one transaction with a new one: only that is recorded
+    assert await store.events.waiting() == 2
+    await store.events.settle([first["Ev01"], again["Ev02"]])
     assert await store.events.waiting() == 0
 
 
 async def test_only_lapsed_or_handed_back_events_are_claimed_and_only_once(store: Store) -> None:
     events = store.events
-    live = await events.record("EvLIVE", {"n": 1}, team_id=None, owner="alive", lease_s=30)
-    dead = await events.record("EvDEAD", {"n": 2}, team_id=None, owner="dead", lease_s=0.05)
-    failed = await events.record("EvFAIL", {"n": 3}, team_id=None, owner="alive", lease_s=30)
-    assert live and dead and failed
-    await events.release([failed], retry_in_s=0.05)
+    held = await events.record(
+        [("EvLIVE", {"n": 1}, None), ("EvFAIL", {"n": 3}, None)], owner="alive", lease_s=30
+    )
+    await events.record([("EvDEAD", {"n": 2}, None)], owner="dead", lease_s=0.05)
+    await events.release([held["EvFAIL"]], retry_in_s=0.05)
     await asyncio.sleep(0.2)
     assert await events.renew("alive", lease_s=30) == 1  # the handed-back one is not its own
     claims = await asyncio.gather(
@@ -75,7 +79,8 @@ async def test_the_inbox_keeps_no_verification_token_and_keys_events_by_their_id
     )
     body["token"] = "verification-token-value"
     delivery = await inbox.record(body)
-    assert delivery is not None and delivery.key == "Ev0TOKEN"
+    assert delivery is not None
+    assert delivery.key == "Ev0TOKEN"
     [event] = await store.events.claim_expired("x", limit=1, lease_s=30) or [None]
     assert event is None  # held by `me`
     async with store.engine.connect() as conn:
@@ -84,9 +89,40 @@ async def test_the_inbox_keeps_no_verification_token_and_keys_events_by_their_id
         from store.events import received_events
 
         [stored] = (await conn.execute(select(received_events.c.body))).scalars()
-    assert "token" not in stored and stored["event_id"] == "Ev0TOKEN"
+    assert "token" not in stored
+    assert stored["event_id"] == "Ev0TOKEN"
     no_id = {"type": "event_callback", "event": {"type": "message", "text": "x"}}
     assert event_key(no_id) == event_key(dict(no_id)) != event_key({**no_id, "event": {}})
+
+
+async def test_deliveries_arriving_together_are_recorded_together_and_copies_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    real = store.events.record
+
+    async def counted(events: Any, **kwargs: Any) -> dict[str, int]:
+        writes.append(len(events))
+        return await real(events, **kwargs)
+
+    monkeypatch.setattr(store.events, "record", counted)
+    inbox = EventInbox(store.events, owner="me", lease_s=30)
+    bodies = [{"type": "event_callback", "event_id": f"Ev0{i}"} for i in range(20)]
+    copy = dict(bodies[0])
+    results = await asyncio.gather(*(inbox.record(b) for b in [*bodies, copy]))
+    assert sorted(d.key for d in results if d is not None) == sorted(f"Ev0{i}" for i in range(20))
+    assert results[-1] is None  # the copy, in the same batch as its original
+    assert len(writes) <= 3  # not one transaction per delivery
+    assert await store.events.waiting() == 20
+
+
+async def test_a_record_its_caller_gave_up_on_is_not_left_behind(store: Store) -> None:
+    inbox = EventInbox(store.events, owner="me", lease_s=30)
+    waiting = asyncio.create_task(inbox.record({"type": "event_callback", "event_id": "Ev0LATE"}))
+    await asyncio.sleep(0)  # queued for the recorder
+    waiting.cancel()  # the front door stopped waiting: it handles the event itself
+    await inbox.flush()  # recorded all the same, then settled
+    assert await store.events.waiting() == 0
 
 
 # Through the front door.
@@ -164,8 +200,10 @@ async def test_a_listener_that_fails_has_its_event_handled_again(
         bot.openai.model.enqueue(ScriptedTurn(text="Answered on the second attempt."))
         sent = await bot.mention("and now?")
         turn = await bot.finished(sent.ts, within=20)
-        assert turn.status == "done" and calls == 2
-        assert "handling event" in caplog.text and "(attempt 2)" in caplog.text
+        assert turn.status == "done"
+        assert calls == 2
+        assert "handling event" in caplog.text
+        assert "(attempt 2)" in caplog.text
         await wait_until(lambda: _none_waiting(bot), what="the event to be settled")
 
 
@@ -217,14 +255,15 @@ async def test_an_event_the_store_cannot_record_is_still_answered(
     caplog.set_level(logging.WARNING, logger="bot.slack.front_door")
     async with running_bot(tmp_path) as bot:
 
-        async def unavailable(*_args: Any, **_kwargs: Any) -> int | None:
+        async def unavailable(*_args: Any, **_kwargs: Any) -> dict[str, int]:
             raise OSError("database unreachable")
 
         monkeypatch.setattr(bot.runtime.store.events, "record", unavailable)
         bot.openai.model.enqueue(ScriptedTurn(text="Answered without a record."))
         sent = await bot.mention("still there?")
         assert (await bot.finished(sent.ts)).status == "done"
-        assert "could not record event" in caplog.text and "OSError" in caplog.text
+        assert "could not record event" in caplog.text
+        assert "OSError" in caplog.text
 
 
 async def test_an_event_whose_record_hangs_is_acknowledged_and_answered(
@@ -233,12 +272,13 @@ async def test_an_event_whose_record_hangs_is_acknowledged_and_answered(
     caplog.set_level(logging.WARNING, logger="bot.slack.front_door")
     async with running_bot(tmp_path) as bot:
 
-        async def stalled(*_args: Any, **_kwargs: Any) -> int | None:
+        async def stalled(*_args: Any, **_kwargs: Any) -> dict[str, int]:
             await asyncio.Event().wait()  # the database never answers
-            return None
+            return {}
 
         monkeypatch.setattr(bot.runtime.store.events, "record", stalled)
         bot.openai.model.enqueue(ScriptedTurn(text="Answered although the record hung."))
         sent = await bot.mention("anyone?")  # asserts the 200 (Slack would retry otherwise)
         assert (await bot.finished(sent.ts)).status == "done"
-        assert "could not record event" in caplog.text and "TimeoutError" in caplog.text
+        assert "could not record event" in caplog.text
+        assert "TimeoutError" in caplog.text

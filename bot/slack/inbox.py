@@ -16,6 +16,7 @@ counts the listener Bolt starts, and the listener's end settles the delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -54,13 +55,11 @@ class EventLog(Protocol):
 
     async def record(
         self,
-        key: str,
-        body: Mapping[str, Any],
+        events: Sequence[tuple[str, Mapping[str, Any], str | None]],
         *,
-        team_id: str | None,
         owner: str,
         lease_s: float,
-    ) -> int | None: ...
+    ) -> dict[str, int]: ...
 
     async def settle(self, ids: Sequence[int]) -> None: ...
 
@@ -71,6 +70,16 @@ class EventLog(Protocol):
     async def claim_expired(
         self, owner: str, *, limit: int, lease_s: float
     ) -> Sequence[Received]: ...
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A delivery waiting to be recorded with the others that arrived with it."""
+
+    key: str
+    body: dict[str, Any]
+    team_id: str | None
+    result: asyncio.Future[Delivery | None]
 
 
 @dataclass(frozen=True)
@@ -138,19 +147,27 @@ class EventInbox:
         self._settled: list[int] = []
         self._failed: list[int] = []
         self._writer: asyncio.Task[None] | None = None
+        self._to_record: list[_Pending] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     async def record(self, body: Mapping[str, Any]) -> Delivery | None:
         """Record a delivery before it is acknowledged; None for a copy of an event already
         recorded (a retry, or the same delivery on another replica). Raises if the store
-        cannot record it."""
-        key = event_key(body)
-        kept = {name: value for name, value in body.items() if name != "token"}
+        cannot record it.
+
+        Deliveries arriving together are recorded together, in one transaction: a burst of
+        events is acknowledged after a few writes, not one write each."""
         team = body.get("team_id")
-        team_id = team if isinstance(team, str) and _TEAM_ID.fullmatch(team) else None
-        row_id = await self._log.record(
-            key, kept, team_id=team_id, owner=self._owner, lease_s=self._lease_s
+        pending = _Pending(
+            event_key(body),
+            {name: value for name, value in body.items() if name != "token"},
+            team if isinstance(team, str) and _TEAM_ID.fullmatch(team) else None,
+            asyncio.get_running_loop().create_future(),
         )
-        return None if row_id is None else Delivery(row_id, key)
+        self._to_record.append(pending)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_batches())
+        return await pending.result
 
     def settlement(self, delivery: Delivery) -> Settlement:
         """What settles `delivery` once Bolt handled it."""
@@ -172,10 +189,41 @@ class EventInbox:
                 logger.warning("could not look after received events (%s)", type(error).__name__)
             await asyncio.sleep(self._lease_s / 3)
 
-    async def flush(self) -> None:
-        """Wait until every settled delivery is written (on shutdown)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.gather(self._writer, return_exceptions=True)
+    async def flush(self, within_s: float = 5.0) -> None:
+        """Wait (on shutdown, up to `within_s`: the store may be gone) until every delivery
+        received is recorded and every settled one written. What is left then is handled
+        again by another replica."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                for task in (self._recorder, self._writer):
+                    if task is not None:
+                        await asyncio.gather(task, return_exceptions=True)
+                while self._writer is not None and not self._writer.done():
+                    await asyncio.gather(self._writer, return_exceptions=True)
+
+    async def _record_batches(self) -> None:
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            first = {p.key: p for p in reversed(batch)}  # copies in one batch: one record
+            try:
+                ids = await self._log.record(
+                    [(p.key, p.body, p.team_id) for p in first.values()],
+                    owner=self._owner,
+                    lease_s=self._lease_s,
+                )
+            except Exception as error:
+                for pending in batch:
+                    if not pending.result.done():
+                        pending.result.set_exception(error)
+                continue
+            for pending in batch:
+                row_id = ids.get(pending.key) if first[pending.key] is pending else None
+                if not pending.result.done():
+                    pending.result.set_result(
+                        None if row_id is None else Delivery(row_id, pending.key)
+                    )
+                elif row_id is not None:  # its 200 did not wait: the front door handles it
+                    self._ended(Delivery(row_id, pending.key), True)
 
     def _take_over(
         self, event: Received, redeliver: Callable[[Mapping[str, Any], Delivery], None]
