@@ -5,13 +5,17 @@ delivers a finished answer after a restart. The fake Slack enforces all of it.""
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
+
+import aiohttp
 
 from bot import wording
 from bot.core.records import StagedReply
 from bot.slack.blocks import ACTION_CANCEL
 from bot.slack.delivery import SlackDelivery, marker
 from bot.slack.sessions import SessionSupport
+from bot.slack.uploads import SlackUploads, Upload
 from tests.bot_harness import BotUnderTest, running_bot, wait_until
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.scripted_model import CodeRun, ScriptedTurn
@@ -234,3 +238,39 @@ async def test_a_page_split_over_two_messages_is_completed_in_its_own_part_after
             "Part one, complete.",
         ]
         assert await bot.runtime.store.replies.undelivered(stored.id) == []
+
+
+async def test_files_a_dead_attempt_shared_are_reused_by_the_takeover_not_shared_twice(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot, aiohttp.ClientSession() as session:
+        bot.openai.model.enqueue(ScriptedTurn(text="An earlier turn's chart."))
+        sent = await bot.mention("a question")
+        await bot.finished(sent.ts)
+        key = bot.turn_key(sent.ts)
+        uploads = SlackUploads(bot.runtime.slack, session)
+
+        def files(*names: str) -> list[Upload]:
+            return [Upload(n, n, io.BytesIO(n.encode()), len(n)) for n in names]
+
+        earlier = await uploads.share(key, files("chart.png"))  # a previous turn's
+        # The attempt that will die starts; a person shares a file of the same name as one of
+        # its files meanwhile.
+        first_message = await bot.runtime.slack.for_team(bot.team).chat_postMessage(
+            channel="C0GENERAL", thread_ts=sent.ts, text="The dead attempt's answer."
+        )
+        mine = bot.slack.add_file("summary.csv", b"a,b\n1,2\n", channel="C0GENERAL")
+        person = bot.slack.post_user_message(
+            "C0GENERAL", "U0ALICE", "here", thread_ts=sent.ts, files=[mine]
+        )
+        dead = await uploads.share(key, files("chart.png", "summary.csv"))
+        shares = len(bot.slack.calls_to("files.completeUploadExternal"))
+        taken_over = await uploads.share(
+            key, files("chart.png", "summary.csv", "new.png"), reuse_after=first_message["ts"]
+        )
+        ids = {f["name"]: f["id"] for f in taken_over.files}
+        assert ids["chart.png"] == dead.files[0]["id"] != earlier.files[0]["id"]
+        assert ids["summary.csv"] == dead.files[1]["id"]  # not the person's file
+        assert person.ts > first_message["ts"]
+        assert len(bot.slack.calls_to("files.completeUploadExternal")) == shares + 1  # new.png
+        assert [f["name"] for f in taken_over.files] == ["chart.png", "summary.csv", "new.png"]

@@ -40,7 +40,7 @@ from bot.slack.message_render import as_message
 from bot.slack.pages import AnswerPages
 from bot.slack.retraction import retract
 from bot.slack.sessions import ACTIVE, SessionSupport, ThreadStatus
-from bot.slack.uploads import SlackUploads, Upload
+from bot.slack.uploads import SlackUploads, Upload, posted_file
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class SlackRenderer:
         self._title: str | None = None
         self._cancel_ts: str | None = None
         self._cancel_offered = False
+        self._dead_since: str | None = None  # a takeover: the dead attempt's first message
         self._errors = 0
         self._titles: dict[str, str] = {}
         self._pages = AnswerPages(
@@ -171,9 +172,10 @@ class SlackRenderer:
                     Upload(f.name, defuse(wording.file_title(f.name)), f.content, f.size)
                     for f in everything
                 ],
+                reuse_after=self._dead_since,
             )
             posted = {info.get("name"): info for info in shared.files}
-            placed = {f.path: _placed(posted[f.name]) for f in everything if f.name in posted}
+            placed = {f.path: posted_file(posted[f.name]) for f in everything if f.name in posted}
             placed.update(
                 {alias: placed[kept] for alias, kept in aliases.items() if kept in placed}
             )
@@ -235,7 +237,9 @@ class SlackRenderer:
         self._pages.on_message = listener
 
     async def retract(self, messages: Sequence[str]) -> None:
-        """Delete what a dead worker's attempt at this turn showed."""
+        """Delete what a dead worker's attempt at this turn showed; the files it shared are
+        kept, and `attach` reuses them."""
+        self._dead_since = min(messages, key=float, default=None)
         await retract(self._client, self._key, self._turn_id, messages)
 
     # Internals -------------------------------------------------------------------------
@@ -291,9 +295,3 @@ class SlackRenderer:
             )
             return
         self._cancel_ts = response["ts"]
-
-
-def _placed(info: Mapping[str, object]) -> PostedFile:
-    """A file object from the upload → where the file is (permalink, file id)."""
-    link = str(info.get("permalink") or info.get("url_private"))
-    return PostedFile(link, str(info["id"]) if info.get("id") else None)

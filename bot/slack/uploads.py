@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import aiohttp
 
+from bot.core.events import PostedFile
 from bot.core.turns import ThreadKey
-from bot.slack.client import SLACK_FAILURES, failure_code
+from bot.slack.client import SLACK_FAILURES, ScheduledSlack, failure_code
 from bot.slack.clients import SlackClients
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,21 @@ class SlackUploads:
         self._clients = clients
         self._session = session
 
-    async def share(self, key: ThreadKey, uploads: Sequence[Upload]) -> Shared:
-        """Upload each file, then share the ones that made it in one message of the thread."""
+    async def share(
+        self, key: ThreadKey, uploads: Sequence[Upload], *, reuse_after: str | None = None
+    ) -> Shared:
+        """Upload each file, then share the ones that made it in one message of the thread.
+
+        `reuse_after` (a takeover: the first message of the attempt that died) — files of the
+        same name the bot shared in the thread since then are that attempt's, made by the same
+        responses: they are reused, not shared twice."""
         client = self._clients.for_team(key.team_id)
         shared, ready = Shared(), []
+        kept = await _shared_since(client, key, reuse_after) if reuse_after else {}
         for upload in uploads:
+            if (earlier := kept.get(upload.name)) is not None:
+                shared.files.append(earlier)
+                continue
             try:
                 ticket = await client.files_getUploadURLExternal(
                     filename=upload.name, length=upload.size
@@ -83,7 +94,7 @@ class SlackUploads:
             )
             shared.failed += [upload.name for upload, _ in ready]
             return shared
-        shared.files = list(done.get("files") or [])
+        shared.files += list(done.get("files") or [])
         return shared
 
     async def _send(self, url: str, upload: Upload) -> None:
@@ -107,6 +118,41 @@ class SlackUploads:
                 if attempt == UPLOAD_ATTEMPTS:
                     raise
             await asyncio.sleep(RETRY_DELAY_S * attempt)
+
+
+async def _shared_since(
+    client: ScheduledSlack, key: ThreadKey, oldest: str
+) -> dict[str, dict[str, Any]]:
+    """The files the bot shared in the thread from `oldest` on, by name (none if the thread
+    cannot be read: the files are then shared again)."""
+    found: dict[str, dict[str, Any]] = {}
+    cursor = None
+    try:
+        while True:
+            response = await client.conversations_replies(
+                channel=key.channel_id,
+                ts=key.thread_ts,
+                oldest=oldest,
+                inclusive=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                if message.get("bot_id"):  # a person's file of the same name is not ours
+                    for info in message.get("files") or []:
+                        found.setdefault(str(info.get("name")), info)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+    except SLACK_FAILURES as error:
+        logger.warning("reading %s for files already shared: %s", key, failure_code(error))
+        return {}
+
+
+def posted_file(info: Mapping[str, object]) -> PostedFile:
+    """A file object from the upload → where the file is (permalink, file id)."""
+    link = str(info.get("permalink") or info.get("url_private"))
+    return PostedFile(link, str(info["id"]) if info.get("id") else None)
 
 
 async def _chunks(content: IO[bytes]) -> AsyncIterator[bytes]:
