@@ -249,36 +249,32 @@ async def test_copies_of_one_event_are_handled_once(
         assert handled == [envelope["event_id"]]
 
 
-async def test_an_event_the_store_cannot_record_is_still_answered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+async def _unreachable(*_args: Any, **_kwargs: Any) -> dict[str, int]:
+    raise OSError("database unreachable")
+
+
+async def _stalled(*_args: Any, **_kwargs: Any) -> dict[str, int]:
+    await asyncio.Event().wait()  # the database never answers
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("record", "why"),
+    [(_unreachable, "OSError"), (_stalled, "TimeoutError")],
+    ids=["error", "hang"],
+)
+async def test_an_event_the_store_cannot_record_is_acknowledged_and_answered(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    record: Any,
+    why: str,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.slack.front_door")
     async with running_bot(tmp_path) as bot:
-
-        async def unavailable(*_args: Any, **_kwargs: Any) -> dict[str, int]:
-            raise OSError("database unreachable")
-
-        monkeypatch.setattr(bot.runtime.store.events, "record", unavailable)
+        monkeypatch.setattr(bot.runtime.store.events, "record", record)
         bot.openai.model.enqueue(ScriptedTurn(text="Answered without a record."))
-        sent = await bot.mention("still there?")
-        assert (await bot.finished(sent.ts)).status == "done"
-        assert "could not record event" in caplog.text
-        assert "OSError" in caplog.text
-
-
-async def test_an_event_whose_record_hangs_is_acknowledged_and_answered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.slack.front_door")
-    async with running_bot(tmp_path) as bot:
-
-        async def stalled(*_args: Any, **_kwargs: Any) -> dict[str, int]:
-            await asyncio.Event().wait()  # the database never answers
-            return {}
-
-        monkeypatch.setattr(bot.runtime.store.events, "record", stalled)
-        bot.openai.model.enqueue(ScriptedTurn(text="Answered although the record hung."))
         sent = await bot.mention("anyone?")  # asserts the 200 (Slack would retry otherwise)
         assert (await bot.finished(sent.ts)).status == "done"
         assert "could not record event" in caplog.text
-        assert "TimeoutError" in caplog.text
+        assert why in caplog.text
