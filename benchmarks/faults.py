@@ -26,9 +26,7 @@ import os
 import random
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +35,7 @@ import asyncpg
 from benchmarks.fault_world import Deliveries, Replica, Storms, flaky_model, replica_env
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
+from tests.postgres import created_database
 
 USER = "U0ALICE"
 FINISHED = frozenset({"done", "failed", "cancelled", "interrupted"})
@@ -77,23 +76,9 @@ class Outcome:
     """What the threads of lost and duplicated questions hold (for a failing run's report)."""
 
 
-@contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
+def fresh_database() -> contextlib.AbstractAsyncContextManager[str]:
     base = os.environ.get("ANALYST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"analyst_faults_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin = await asyncpg.connect(base)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    return created_database(base, prefix="analyst_faults")
 
 
 class Ledger:

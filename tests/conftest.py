@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from store import Store, open_store
+from tests.postgres import created_database
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ANALYST_SHARED_DIR", REPO.parent / "shared")).resolve()
@@ -31,28 +30,11 @@ def _postgres_or_skip() -> str:
     pytest.skip("set ANALYST_TEST_POSTGRES_URL to run the PostgreSQL contract tests")
 
 
-async def _admin(url: str) -> asyncpg.Connection:
-    return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-
-
 @asynccontextmanager
 async def fresh_postgres_database() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database (dropped afterwards); yields its URL."""
-    base = _postgres_or_skip()
-    name = f"analyst_test_{uuid.uuid4().hex[:12]}"
-    admin = await _admin(base)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin = await _admin(base)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with created_database(_postgres_or_skip(), prefix="analyst_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

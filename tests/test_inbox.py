@@ -54,9 +54,9 @@ async def test_only_lapsed_or_handed_back_events_are_claimed_and_only_once(store
     held = await events.record(
         [("EvLIVE", {"n": 1}, None), ("EvFAIL", {"n": 3}, None)], owner="alive", lease_s=30
     )
-    await events.record([("EvDEAD", {"n": 2}, None)], owner="dead", lease_s=0.05)
-    await events.release([held["EvFAIL"]], retry_in_s=0.05)
-    await asyncio.sleep(0.2)
+    # A lease that lapsed a second ago, and one handed back to be taken from a second ago.
+    await events.record([("EvDEAD", {"n": 2}, None)], owner="dead", lease_s=-1)
+    await events.release([held["EvFAIL"]], retry_in_s=-1)
     assert await events.renew("alive", lease_s=30) == 1  # the handed-back one is not its own
     claims = await asyncio.gather(
         *(events.claim_expired(f"taker{i}", limit=10, lease_s=30) for i in range(4))

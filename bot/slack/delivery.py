@@ -21,6 +21,7 @@ from bot.core.turns import ThreadKey
 from bot.slack.budget import Priority
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, at, failure_code
 from bot.slack.clients import SlackClients
+from bot.slack.reads import thread_replies
 from bot.slack.sessions import ACTIVE, SessionSupport
 
 logger = logging.getLogger(__name__)
@@ -128,21 +129,11 @@ async def marked(
     client: ScheduledSlack, key: ThreadKey, turn_id: int
 ) -> list[tuple[int, int, str]]:
     """(page, part, ts) of the thread's bot messages whose metadata names this turn."""
-    found, cursor = [], None
-    while True:
-        response = await client.conversations_replies(
-            channel=key.channel_id,
-            ts=key.thread_ts,
-            include_all_metadata=True,
-            limit=200,
-            cursor=cursor,
-        )
-        for message in response.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == MARKER and payload.get("turn_id") == turn_id:
-                page, part = int(payload.get("page") or 0), int(payload.get("part") or 0)
-                found.append((page, part, str(message["ts"])))
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return found
+    found = []
+    async for message in thread_replies(client, key, include_all_metadata=True):
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") == MARKER and payload.get("turn_id") == turn_id:
+            page, part = int(payload.get("page") or 0), int(payload.get("part") or 0)
+            found.append((page, part, str(message["ts"])))
+    return found

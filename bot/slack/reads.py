@@ -10,11 +10,13 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
 
 from bot.core.tasks import run_all
 from bot.core.turns import PriorMessage, SlackFile, ThreadKey, UserInfo
 from bot.errors import FileNotDownloadable
-from bot.slack.client import SLACK_FAILURES, failure_code
+from bot.slack.client import SLACK_FAILURES, ScheduledSlack, failure_code
 from bot.slack.clients import SlackClients
 from bot.slack.payloads import prior_message, slack_file
 
@@ -107,19 +109,29 @@ class SlackThreadHistory:
 
     async def _messages(self, key: ThreadKey) -> list[dict[str, object]]:
         messages: list[dict[str, object]] = []
-        cursor = None
         try:
-            while True:
-                response = await self._clients.for_team(key.team_id).conversations_replies(
-                    channel=key.channel_id, ts=key.thread_ts, limit=200, cursor=cursor
-                )
-                messages += response.get("messages") or []
-                cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    return messages
+            async for message in thread_replies(self._clients.for_team(key.team_id), key):
+                messages.append(message)
         except SLACK_FAILURES as error:
             logger.warning("could not read thread %s: %s", key, failure_code(error))
-            return messages
+        return messages
+
+
+async def thread_replies(
+    client: ScheduledSlack, key: ThreadKey, **params: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """Every message of a thread, page after page (`conversations.replies`; `params` such as
+    `oldest` or `include_all_metadata` go with each page). Slack's errors propagate."""
+    cursor = None
+    while True:
+        response = await client.conversations_replies(
+            channel=key.channel_id, ts=key.thread_ts, limit=200, cursor=cursor, **params
+        )
+        for message in response.get("messages") or []:
+            yield message
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
 
 
 class SlackFileResolver:

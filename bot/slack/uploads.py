@@ -20,6 +20,7 @@ from bot.core.events import PostedFile
 from bot.core.turns import ThreadKey
 from bot.slack.client import SLACK_FAILURES, ScheduledSlack, failure_code
 from bot.slack.clients import SlackClients
+from bot.slack.reads import thread_replies
 
 logger = logging.getLogger(__name__)
 
@@ -126,27 +127,15 @@ async def _shared_since(
     """The files the bot shared in the thread from `oldest` on, by name (none if the thread
     cannot be read: the files are then shared again)."""
     found: dict[str, dict[str, Any]] = {}
-    cursor = None
     try:
-        while True:
-            response = await client.conversations_replies(
-                channel=key.channel_id,
-                ts=key.thread_ts,
-                oldest=oldest,
-                inclusive=True,
-                limit=200,
-                cursor=cursor,
-            )
-            for message in response.get("messages") or []:
-                if message.get("bot_id"):  # a person's file of the same name is not ours
-                    for info in message.get("files") or []:
-                        found.setdefault(str(info.get("name")), info)
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return found
+        async for message in thread_replies(client, key, oldest=oldest, inclusive=True):
+            if message.get("bot_id"):  # a person's file of the same name is not ours
+                for info in message.get("files") or []:
+                    found.setdefault(str(info.get("name")), info)
     except SLACK_FAILURES as error:
         logger.warning("reading %s for files already shared: %s", key, failure_code(error))
         return {}
+    return found
 
 
 def posted_file(info: Mapping[str, object]) -> PostedFile:
